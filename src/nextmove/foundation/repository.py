@@ -1,0 +1,244 @@
+"""Every query of the foundation part: records in bulk, import runs, quarantine."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, Table, delete, func, insert, select, type_coerce, update
+
+from nextmove.foundation.model import ImportSummary, QuarantineEntry
+from nextmove.store import WriteCounts, write_batch
+from nextmove.store import tables as t
+from nextmove.store.types import UtcDateTime
+
+__all__ = ["FoundationRepository"]
+
+_VALUE_LIMIT = 500
+_RECORD_TABLES: dict[str, Table] = {
+    "teams": t.teams,
+    "owners": t.owners,
+    "accounts": t.accounts,
+    "contacts": t.contacts,
+    "products": t.products,
+    "holdings": t.holdings,
+    "opportunities": t.opportunities,
+    "signals": t.signals,
+    "outcomes": t.outcomes,
+}
+
+
+class FoundationRepository:
+    """Reads and writes of records, import runs and quarantine on one connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def keys(self, kind: str, column: str) -> pl.Series:
+        """Return every stored value of ``column`` of ``kind`` (for reference checks)."""
+        table = _RECORD_TABLES[kind]
+        values = self._connection.execute(select(table.c[column])).scalars().all()
+        return pl.Series(column, values, dtype=pl.String)
+
+    def write_records(
+        self, kind: str, frame: pl.DataFrame, *, key: Sequence[str], append_only: bool
+    ) -> WriteCounts:
+        """Upsert (or, for events, insert-if-new) a validated batch of ``kind`` records."""
+        table = _RECORD_TABLES[kind]
+        counts = write_batch(self._connection, table, frame, key=key, append_only=append_only)
+        if kind == "products":
+            self._replace_relations(frame)
+        return counts
+
+    def _replace_relations(self, frame: pl.DataFrame) -> None:
+        relations = t.product_relations
+        ids = frame["product_id"].to_list()
+        self._connection.execute(delete(relations).where(relations.c.product_id.in_(ids)))
+        rows = [
+            {"product_id": product_id, "related_id": related_id, "relation": relation}
+            for relation, column in (("prerequisite", "prerequisites"), ("related", "related"))
+            if column in frame.columns
+            for product_id, related in frame.select("product_id", column).iter_rows()
+            for related_id in dict.fromkeys(related or [])
+        ]
+        if rows:
+            self._connection.execute(insert(relations), rows)
+
+    def frame(self, kind: str, columns: Sequence[str] | None = None) -> pl.DataFrame:
+        """Return stored records of ``kind`` as a polars frame (all rows)."""
+        table = _RECORD_TABLES[kind]
+        chosen = [table.c[c] for c in columns] if columns else list(table.c)
+        result = self._connection.execute(select(*chosen))
+        schema = {column.name: _polars_type(column.type) for column in chosen}
+        return pl.DataFrame([tuple(row) for row in result], schema=schema, orient="row")
+
+    def last_signal_at(self) -> pl.DataFrame:
+        """Return each account's latest signal time (``account_id``, ``last_signal_at``)."""
+        signals = t.signals
+        latest = type_coerce(func.max(signals.c.occurred_at), UtcDateTime)
+        query = select(signals.c.account_id, latest).group_by(signals.c.account_id)
+        rows = self._connection.execute(query).all()
+        return pl.DataFrame(
+            {
+                "account_id": [row[0] for row in rows],
+                "last_signal_at": [row[1] for row in rows],
+            },
+            schema={"account_id": pl.String, "last_signal_at": pl.Datetime("us", "UTC")},
+        )
+
+    def count(self, kind: str) -> int:
+        """Return how many records of ``kind`` are stored."""
+        table = _RECORD_TABLES[kind]
+        return int(self._connection.execute(select(func.count()).select_from(table)).scalar_one())
+
+    def start_run(
+        self, *, kind: str, file: str, file_format: str, mapping: str, started_at: datetime
+    ) -> int:
+        """Record the start of an import and return its run id."""
+        result = self._connection.execute(
+            insert(t.import_runs).values(
+                kind=kind,
+                file=file,
+                file_format=file_format,
+                mapping=mapping,
+                started_at=started_at,
+                status="running",
+                rows_read=0,
+                inserted=0,
+                updated=0,
+                unchanged=0,
+                duplicates=0,
+                quarantined=0,
+            )
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def finish_run(self, run_id: int, *, status: str, finished_at: datetime, **counts: Any) -> None:
+        """Record how an import ended."""
+        self._connection.execute(
+            update(t.import_runs)
+            .where(t.import_runs.c.run_id == run_id)
+            .values(status=status, finished_at=finished_at, **counts)
+        )
+
+    def quarantine(
+        self, run_id: int, kind: str, file: str, errors: pl.DataFrame, records: dict[int, str]
+    ) -> int:
+        """Store one quarantine entry per rejected value; return how many were stored."""
+        if errors.height == 0:
+            return 0
+        rows = [
+            {
+                "run_id": run_id,
+                "kind": kind,
+                "file": file,
+                "row_number": row,
+                "field": field,
+                "value": _clip(value),
+                "reason": reason,
+                "record": records.get(row) if row is not None else None,
+            }
+            for row, field, value, reason in errors.iter_rows()
+        ]
+        self._connection.execute(insert(t.quarantine), rows)
+        return len(rows)
+
+    def runs(self, limit: int = 20) -> list[ImportSummary]:
+        """Return the latest import runs, newest first."""
+        runs = t.import_runs
+        query = select(runs).order_by(runs.c.run_id.desc()).limit(limit)
+        summaries = []
+        for row in self._connection.execute(query).mappings():
+            quarantined_rows = self._connection.execute(
+                select(func.count(func.distinct(t.quarantine.c.row_number))).where(
+                    t.quarantine.c.run_id == row["run_id"]
+                )
+            ).scalar_one()
+            summaries.append(
+                ImportSummary(
+                    run_id=row["run_id"],
+                    kind=row["kind"],
+                    file=row["file"],
+                    file_format=row["file_format"],
+                    mapping=row["mapping"],
+                    rows_read=row["rows_read"],
+                    inserted=row["inserted"],
+                    updated=row["updated"],
+                    unchanged=row["unchanged"],
+                    duplicates=row["duplicates"],
+                    quarantined_rows=int(quarantined_rows),
+                    quarantine_entries=row["quarantined"],
+                    notes=(row["message"],) if row["message"] else (),
+                    started_at=row["started_at"],
+                    finished_at=row["finished_at"] or row["started_at"],
+                    status=row["status"],
+                )
+            )
+        return summaries
+
+    def quarantined(self, *, run_id: int | None = None, limit: int = 100) -> list[QuarantineEntry]:
+        """Return quarantine entries, of one run or of all, in file order."""
+        q = t.quarantine
+        query = select(q).order_by(q.c.run_id.desc(), q.c.row_number, q.c.entry_id).limit(limit)
+        if run_id is not None:
+            query = query.where(q.c.run_id == run_id)
+        return [
+            QuarantineEntry(
+                run_id=row["run_id"],
+                kind=row["kind"],
+                file=row["file"],
+                row_number=row["row_number"],
+                field=row["field"],
+                value=row["value"],
+                reason=row["reason"],
+                record=row["record"],
+            )
+            for row in self._connection.execute(query).mappings()
+        ]
+
+    def quarantine_frame(self) -> pl.DataFrame:
+        """Return every quarantine entry with its run's kind (for the readiness report)."""
+        q = t.quarantine
+        return self.frame_of(
+            select(q.c.run_id, q.c.kind, q.c.file, q.c.row_number, q.c.field, q.c.value, q.c.reason)
+        )
+
+    def frame_of(self, query: Any) -> pl.DataFrame:
+        """Run a select and return it as a polars frame."""
+        result = self._connection.execute(query)
+        names = list(result.keys())
+        return pl.DataFrame(
+            [tuple(r) for r in result], schema=names, orient="row", infer_schema_length=None
+        )
+
+
+def _polars_type(column_type: Any) -> pl.DataType:
+    """The polars type a stored column reads into."""
+    if isinstance(column_type, UtcDateTime):
+        return pl.Datetime("us", "UTC")
+    python_type: Any
+    try:
+        python_type = column_type.python_type
+    except NotImplementedError:
+        python_type = object
+    if python_type is bool:
+        return pl.Boolean()
+    if python_type is int:
+        return pl.Int64()
+    if python_type is float:
+        return pl.Float64()
+    if python_type is date:
+        return pl.Date()
+    if python_type in (dict, list):
+        return pl.List(pl.String)
+    return pl.String()
+
+
+def _clip(value: str | None) -> str | None:
+    if value is None or len(value) <= _VALUE_LIMIT:
+        return value
+    return f"{value[:_VALUE_LIMIT]}… ({len(value):,} characters)"

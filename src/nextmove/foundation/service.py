@@ -1,0 +1,419 @@
+"""Import use cases: read a file, validate it, land the good rows, quarantine the rest."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from nextmove.domain import Record
+from nextmove.errors import ImportFailed, StoreError
+from nextmove.foundation.mappings import load_mapping
+from nextmove.foundation.model import ColumnMapping, FileFormat, ImportSummary
+from nextmove.foundation.readers import Batch, SourceFile, open_source
+from nextmove.foundation.repository import FoundationRepository
+from nextmove.foundation.schema import RecordSchema, record_schema
+from nextmove.foundation.validation import ROW, error_frame, reference_errors, validate_batch
+from nextmove.store import UnitOfWork, WriteCounts
+
+__all__ = ["Progress", "import_file", "import_records"]
+
+Progress = Callable[[int, int | None], None]
+"""Called with (rows done, rows expected or None) as an import advances."""
+
+_RECORD_PREVIEW = 2_000
+
+
+@dataclass
+class _Tally:
+    rows_read: int = 0
+    counts: WriteCounts = field(default_factory=WriteCounts)
+    quarantine_entries: int = 0
+    quarantined_rows: int = 0
+
+
+def import_file(
+    *,
+    engine: Engine,
+    kind: str,
+    path: Path,
+    mapping: str | ColumnMapping = "canonical",
+    file_format: FileFormat | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    batch_rows: int = 200_000,
+    mapping_dirs: Sequence[Path] = (),
+    now: Callable[[], datetime],
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Import one file of ``kind`` records and return what happened.
+
+    Raises ImportFailed (after recording a failed run) when nothing could be read.
+    """
+    schema = record_schema(kind)
+    chosen = (
+        mapping if isinstance(mapping, ColumnMapping) else load_mapping(mapping, kind, mapping_dirs)
+    )
+    started = now()
+    run_id = _start_run(engine, kind, path, file_format, chosen, started)
+    try:
+        source = open_source(
+            path,
+            file_format,
+            batch_rows=batch_rows,
+            encoding=encoding or chosen.encoding,
+            delimiter=delimiter or chosen.delimiter,
+            known_columns=frozenset(_wanted_columns(schema, chosen)),
+        )
+        columns = _resolve_columns(schema, chosen, source)
+        notes = [*source.notes, *_column_notes(schema, chosen, source, columns)]
+        return _land(engine, run_id, schema, chosen, source, columns, notes, started, now, progress)
+    except ImportFailed as exc:
+        _fail_run(engine, run_id, now(), str(exc))
+        raise
+    except SQLAlchemyError as exc:
+        _fail_run(engine, run_id, now(), f"database error: {exc}")
+        raise StoreError(
+            f"importing {path} failed in the database; nothing was changed: {exc}"
+        ) from exc
+
+
+def import_records(
+    *, engine: Engine, records: Iterable[Record], now: Callable[[], datetime], label: str = "api"
+) -> list[ImportSummary]:
+    """Land already-validated records (from the Python API) through the same path as files."""
+    by_kind: dict[str, list[dict[str, object]]] = {}
+    for record in records:
+        by_kind.setdefault(record.kind, []).append(record.model_dump(mode="json"))
+    summaries = []
+    for kind, rows in by_kind.items():
+        schema = record_schema(kind)
+        frame = pl.DataFrame(
+            {name: [_as_cell(row[name]) for row in rows] for name in schema.field_names},
+            schema={name: pl.String for name in schema.field_names},
+        ).with_columns(pl.int_range(1, len(rows) + 1, dtype=pl.Int64).alias(ROW))
+        mapping = ColumnMapping(kind=kind, name=label)
+        source = SourceFile(
+            path=Path(f"<{label}:{kind}>"),
+            file_format=FileFormat.JSONL,
+            columns=list(schema.field_names),
+            total_rows=len(rows),
+            _batches=iter([Batch(rows=frame, read_errors=error_frame([], None, [], ""))]),
+        )
+        started = now()
+        run_id = _start_run(engine, kind, source.path, FileFormat.JSONL, mapping, started)
+        columns = {name: name for name in schema.field_names}
+        summaries.append(
+            _land(engine, run_id, schema, mapping, source, columns, [], started, now, None)
+        )
+    return summaries
+
+
+def _as_cell(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "|".join(str(item) for item in value)
+    return str(value)
+
+
+def _start_run(
+    engine: Engine,
+    kind: str,
+    path: Path,
+    file_format: FileFormat | None,
+    mapping: ColumnMapping,
+    started: datetime,
+) -> int:
+    fmt = file_format or FileFormat.from_path(path)
+    with UnitOfWork(engine) as uow:
+        run_id = FoundationRepository(uow.connection).start_run(
+            kind=kind,
+            file=str(path),
+            file_format=str(fmt or "unknown"),
+            mapping=mapping.name,
+            started_at=started,
+        )
+        uow.commit()
+    return run_id
+
+
+def _fail_run(engine: Engine, run_id: int, finished: datetime, message: str) -> None:
+    with UnitOfWork(engine) as uow:
+        FoundationRepository(uow.connection).finish_run(
+            run_id, status="failed", finished_at=finished, message=message
+        )
+        uow.commit()
+
+
+def _wanted_columns(schema: RecordSchema, mapping: ColumnMapping) -> list[str]:
+    return [mapping.columns.get(name, name) for name in schema.field_names]
+
+
+def _resolve_columns(
+    schema: RecordSchema, mapping: ColumnMapping, source: SourceFile
+) -> dict[str, str]:
+    """Return record field → source column for every field the file provides."""
+    available = set(source.columns)
+    resolved = {
+        name: mapping.columns.get(name, name)
+        for name in schema.field_names
+        if mapping.columns.get(name, name) in available
+    }
+    missing = [
+        name for name in schema.required if name not in resolved and name not in mapping.defaults
+    ]
+    if missing:
+        expected = ", ".join(
+            f"{name} (column {mapping.columns.get(name, name)!r})" for name in missing
+        )
+        found = ", ".join(repr(c) for c in source.columns[:12])
+        hint = ""
+        if len(source.columns) == 1 and any(d in source.columns[0] for d in ";\t|,"):
+            hint = " — the header was read as one column: is the delimiter right? (--delimiter)"
+        raise ImportFailed(
+            f"{source.path}: missing required column(s) for {schema.kind}: {expected}; "
+            f"the file has {found}{hint} (mapping: {mapping.name})"
+        )
+    return resolved
+
+
+def _column_notes(
+    schema: RecordSchema, mapping: ColumnMapping, source: SourceFile, resolved: dict[str, str]
+) -> list[str]:
+    notes = []
+    absent = [
+        f"{name} ← {column!r}" for name, column in mapping.columns.items() if name not in resolved
+    ]
+    if absent:
+        notes.append("mapped columns not in the file (left empty): " + ", ".join(absent))
+    ignored = sorted(set(source.columns) - set(resolved.values()))
+    if ignored:
+        notes.append("columns not imported: " + ", ".join(ignored))
+    return notes
+
+
+def _land(
+    engine: Engine,
+    run_id: int,
+    schema: RecordSchema,
+    mapping: ColumnMapping,
+    source: SourceFile,
+    columns: dict[str, str],
+    notes: list[str],
+    started: datetime,
+    now: Callable[[], datetime],
+    progress: Progress | None,
+) -> ImportSummary:
+    tally = _Tally()
+    with UnitOfWork(engine) as uow:
+        repository = FoundationRepository(uow.connection)
+        checker = _Checker(schema, mapping, repository)
+        for batch, good in checker.checked_batches(source.batches(), columns):
+            tally.rows_read += batch.rows.height + batch.read_errors[ROW].n_unique()
+            counts = repository.write_records(
+                schema.kind, good.drop(ROW), key=schema.key, append_only=schema.append_only
+            )
+            tally.counts = tally.counts + counts
+            errors = checker.take_errors()
+            records = _row_records(batch.rows, errors)
+            tally.quarantine_entries += repository.quarantine(
+                run_id, schema.kind, str(source.path), errors, records
+            )
+            tally.quarantined_rows += errors[ROW].n_unique()
+            if progress:
+                progress(tally.rows_read, source.total_rows)
+        tally.counts = tally.counts + WriteCounts(duplicates=checker.silent_duplicates)
+        if tally.rows_read == 0:
+            raise ImportFailed(f"{source.path}: the file has a header but no rows")
+        finished = now()
+        repository.finish_run(
+            run_id,
+            status="finished",
+            finished_at=finished,
+            rows_read=tally.rows_read,
+            inserted=tally.counts.inserted,
+            updated=tally.counts.updated,
+            unchanged=tally.counts.unchanged,
+            duplicates=tally.counts.duplicates,
+            quarantined=tally.quarantine_entries,
+            message="; ".join(notes) or None,
+        )
+        uow.commit()
+    return ImportSummary(
+        run_id=run_id,
+        kind=schema.kind,
+        file=str(source.path),
+        file_format=source.file_format,
+        mapping=mapping.name,
+        rows_read=tally.rows_read,
+        inserted=tally.counts.inserted,
+        updated=tally.counts.updated,
+        unchanged=tally.counts.unchanged,
+        duplicates=tally.counts.duplicates,
+        quarantined_rows=tally.quarantined_rows,
+        quarantine_entries=tally.quarantine_entries,
+        notes=tuple(notes),
+        started_at=started,
+        finished_at=finished,
+    )
+
+
+def _row_records(rows: pl.DataFrame, errors: pl.DataFrame) -> dict[int, str]:
+    """The source row of each rejected row, as JSON, for the quarantine table."""
+    if errors.height == 0 or rows.height == 0:
+        return {}
+    bad = rows.filter(pl.col(ROW).is_in(errors[ROW].implode()))
+    records = {}
+    for row in bad.iter_rows(named=True):
+        number = int(row.pop(ROW))
+        text = json.dumps(row, ensure_ascii=False, default=str)
+        records[number] = text if len(text) <= _RECORD_PREVIEW else text[:_RECORD_PREVIEW] + "…"
+    return records
+
+
+class _Checker:
+    """Validates batches in file order, remembering keys across batches."""
+
+    def __init__(
+        self, schema: RecordSchema, mapping: ColumnMapping, repository: FoundationRepository
+    ) -> None:
+        self._schema = schema
+        self._mapping = mapping
+        self._repository = repository
+        self._known: dict[str, pl.Series] = {}
+        self._seen = pl.DataFrame(
+            schema={**{k: pl.String for k in schema.key}, "__first": pl.Int64}
+        )
+        self._errors: list[pl.DataFrame] = []
+        self.silent_duplicates = 0
+
+    def take_errors(self) -> pl.DataFrame:
+        errors = pl.concat(self._errors) if self._errors else error_frame([], None, [], "")
+        self._errors = []
+        return errors.sort(ROW)
+
+    def checked_batches(
+        self, batches: Iterator[Batch], columns: dict[str, str]
+    ) -> Iterator[tuple[Batch, pl.DataFrame]]:
+        """Yield each batch with its rows that passed every check, ready to write."""
+        self_referencing = any(ref.kind == self._schema.kind for ref in self._schema.references)
+        if self_referencing:
+            yield from self._checked_together(batches, columns)
+            return
+        for batch in batches:
+            yield batch, self._check(batch, columns, file_keys=None)
+
+    def _checked_together(
+        self, batches: Iterator[Batch], columns: dict[str, str]
+    ) -> Iterator[tuple[Batch, pl.DataFrame]]:
+        # Records that reference their own kind (a parent account, a prerequisite product)
+        # may name one further down the file, so the file's keys are gathered first.
+        collected = list(batches)
+        key = self._schema.key[0]
+        source_key = columns.get(key, key)
+        file_keys = pl.concat(
+            [
+                b.rows.select(pl.col(source_key).cast(pl.String).str.strip_chars())
+                for b in collected
+                if b.rows.height
+            ]
+            or [pl.DataFrame(schema={source_key: pl.String})]
+        ).to_series()
+        for batch in collected:
+            yield batch, self._check(batch, columns, file_keys=file_keys)
+
+    def _check(
+        self, batch: Batch, columns: dict[str, str], file_keys: pl.Series | None
+    ) -> pl.DataFrame:
+        self._errors.append(batch.read_errors)
+        if batch.rows.height == 0:
+            return pl.DataFrame(schema={ROW: pl.Int64})
+        renamed = batch.rows.select(
+            pl.col(ROW), *[pl.col(source).alias(name) for name, source in columns.items()]
+        )
+        if self._mapping.segment_by_employees and "employees" in renamed.columns:
+            renamed = _derive_segment(renamed, self._mapping.segment_by_employees)
+        validated = validate_batch(
+            renamed, self._schema.fields, self._mapping, row_rules=self._schema.row_rules
+        )
+        self._errors.append(validated.errors)
+        good = validated.good
+        for reference in self._schema.references:
+            known = self._known_keys(reference.kind)
+            if file_keys is not None and reference.kind == self._schema.kind:
+                known = pl.concat([known, file_keys])
+            errors = reference_errors(
+                good,
+                reference.field,
+                known,
+                f"unknown {reference.kind[:-1]}: no {reference.kind[:-1]} with this id is stored "
+                f"or in this file (import {reference.kind} first)",
+            )
+            if errors.height:
+                self._errors.append(errors)
+                good = good.filter(~pl.col(ROW).is_in(errors[ROW].implode()))
+        return self._without_duplicates(good)
+
+    def _known_keys(self, kind: str) -> pl.Series:
+        if kind not in self._known:
+            column = record_schema(kind).key[0]
+            self._known[kind] = self._repository.keys(kind, column)
+        return self._known[kind]
+
+    def _without_duplicates(self, good: pl.DataFrame) -> pl.DataFrame:
+        key = list(self._schema.key)
+        if self._schema.append_only or self._mapping.duplicates == "keep_first":
+            unique = good.unique(subset=key, keep="first", maintain_order=True)
+            if not self._schema.append_only:
+                unique = unique.join(self._seen.select(key), on=key, how="anti")
+                self._seen = pl.concat(
+                    [self._seen, unique.select(*key, pl.col(ROW).alias("__first"))]
+                )
+            self.silent_duplicates += good.height - unique.height
+            return unique
+        firsts = good.group_by(key).agg(pl.col(ROW).min().alias("__first"))
+        earlier = pl.concat([self._seen, firsts]).group_by(key).agg(pl.col("__first").min())
+        marked = good.join(earlier, on=key, how="left")
+        repeats = marked.filter(pl.col(ROW) != pl.col("__first"))
+        if repeats.height:
+            label = "/".join(key)
+            self._errors.append(
+                repeats.select(
+                    pl.col(ROW),
+                    pl.lit(label).alias("field"),
+                    pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator="/").alias(
+                        "value"
+                    ),
+                    pl.format(
+                        "duplicate {} in this file: first seen at row {}, which was imported",
+                        pl.lit(label),
+                        pl.col("__first"),
+                    ).alias("reason"),
+                )
+            )
+        self._seen = earlier
+        return marked.filter(pl.col(ROW) == pl.col("__first")).drop("__first")
+
+
+def _derive_segment(frame: pl.DataFrame, thresholds: dict[str, int]) -> pl.DataFrame:
+    """Fill an empty segment from the employee count (``{smb: 0, mid: 200, ent: 2000}``)."""
+    employees = (
+        pl.col("employees")
+        .cast(pl.String)
+        .str.replace_all(r"[,\s]", "")
+        .cast(pl.Float64, strict=False)
+    )
+    derived: pl.Expr = pl.lit(None, dtype=pl.String)
+    for segment, floor in sorted(thresholds.items(), key=lambda item: item[1]):
+        derived = pl.when(employees >= floor).then(pl.lit(segment)).otherwise(derived)
+    current = pl.col("segment") if "segment" in frame.columns else pl.lit(None, dtype=pl.String)
+    return frame.with_columns(pl.coalesce(current.cast(pl.String), derived).alias("segment"))

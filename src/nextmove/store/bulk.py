@@ -1,0 +1,195 @@
+"""Bulk writes of validated columnar batches: upserts and append-only inserts.
+
+SQLite takes ``executemany`` of plain tuples; PostgreSQL takes ``COPY`` into a staging
+table followed by one ``INSERT … SELECT … ON CONFLICT``. Both report how many rows were
+new, changed, unchanged, or already known.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+from sqlalchemy import Connection, Table
+
+__all__ = ["WriteCounts", "write_batch"]
+
+_CHUNK = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class WriteCounts:
+    """How a batch landed."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+
+    def __add__(self, other: WriteCounts) -> WriteCounts:
+        return WriteCounts(
+            self.inserted + other.inserted,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+            self.duplicates + other.duplicates,
+        )
+
+
+def write_batch(
+    connection: Connection,
+    table: Table,
+    frame: pl.DataFrame,
+    *,
+    key: Sequence[str],
+    append_only: bool,
+) -> WriteCounts:
+    """Write ``frame`` (columns named as ``table``'s, keys unique) inside the caller's transaction.
+
+    Upserts update only the columns present in ``frame`` and only when a value differs;
+    append-only writes skip rows whose key is already stored.
+    """
+    if frame.height == 0:
+        return WriteCounts()
+    if connection.dialect.name == "postgresql":
+        return _write_postgresql(connection, table, frame, key=key, append_only=append_only)
+    return _write_sqlite(connection, table, frame, key=key, append_only=append_only)
+
+
+def _quote(connection: Connection, name: str) -> str:
+    return connection.dialect.identifier_preparer.quote(name)
+
+
+def _conflict_clause(
+    connection: Connection,
+    table: Table,
+    columns: Sequence[str],
+    key: Sequence[str],
+    append_only: bool,
+) -> str:
+    keys = ", ".join(_quote(connection, k) for k in key)
+    changing = [c for c in columns if c not in key]
+    if append_only or not changing:
+        return f"ON CONFLICT ({keys}) DO NOTHING"
+    target = _quote(connection, table.name)
+    distinct = "IS DISTINCT FROM" if connection.dialect.name == "postgresql" else "IS NOT"
+    assignments = ", ".join(
+        f"{_quote(connection, c)} = excluded.{_quote(connection, c)}" for c in changing
+    )
+    differs = " OR ".join(
+        f"{target}.{_quote(connection, c)} {distinct} excluded.{_quote(connection, c)}"
+        for c in changing
+    )
+    return f"ON CONFLICT ({keys}) DO UPDATE SET {assignments} WHERE {differs}"
+
+
+def _as_text_columns(frame: pl.DataFrame, *, bool_as_int: bool) -> pl.DataFrame:
+    """Dates, times, lists and booleans as the database stores them through SQLAlchemy."""
+    conversions: list[pl.Expr] = []
+    for name, dtype in frame.schema.items():
+        column = pl.col(name)
+        if dtype == pl.Date:
+            conversions.append(column.dt.strftime("%Y-%m-%d"))
+        elif isinstance(dtype, pl.Datetime):
+            utc = column.dt.convert_time_zone("UTC") if dtype.time_zone else column
+            conversions.append(utc.dt.replace_time_zone(None).dt.strftime("%Y-%m-%d %H:%M:%S.%6f"))
+        elif isinstance(dtype, pl.List):
+            conversions.append(
+                column.map_elements(lambda items: json.dumps(list(items)), return_dtype=pl.String)
+            )
+        elif dtype == pl.Boolean and bool_as_int:
+            conversions.append(column.cast(pl.Int8))
+    return frame.with_columns(conversions) if conversions else frame
+
+
+def _count_existing(
+    connection: Connection, table: Table, frame: pl.DataFrame, key: Sequence[str]
+) -> int:
+    target = _quote(connection, table.name)
+    found = 0
+    keys = frame.select(key).rows()
+    if len(key) == 1:
+        column = _quote(connection, key[0])
+        for start in range(0, len(keys), _CHUNK):
+            chunk = [row[0] for row in keys[start : start + _CHUNK]]
+            marks = ", ".join("?" * len(chunk))
+            sql = f"SELECT COUNT(*) FROM {target} WHERE {column} IN ({marks})"
+            found += int(connection.exec_driver_sql(sql, tuple(chunk)).scalar_one())
+        return found
+    columns = ", ".join(_quote(connection, k) for k in key)
+    row_marks = "(" + ", ".join("?" * len(key)) + ")"
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        marks = ", ".join([row_marks] * len(chunk))
+        sql = f"SELECT COUNT(*) FROM {target} WHERE ({columns}) IN (VALUES {marks})"
+        params = tuple(value for row in chunk for value in row)
+        found += int(connection.exec_driver_sql(sql, params).scalar_one())
+    return found
+
+
+def _write_sqlite(
+    connection: Connection,
+    table: Table,
+    frame: pl.DataFrame,
+    *,
+    key: Sequence[str],
+    append_only: bool,
+) -> WriteCounts:
+    columns = list(frame.columns)
+    existing = 0 if append_only else _count_existing(connection, table, frame, key)
+    sql = (
+        f"INSERT INTO {_quote(connection, table.name)} "
+        f"({', '.join(_quote(connection, c) for c in columns)}) "
+        f"VALUES ({', '.join('?' * len(columns))}) "
+        + _conflict_clause(connection, table, columns, key, append_only)
+    )
+    rows = _as_text_columns(frame, bool_as_int=True).rows()
+    affected = connection.exec_driver_sql(sql, rows).rowcount  # type: ignore[arg-type]
+    return _counts(frame.height, existing, affected, append_only)
+
+
+def _counts(total: int, existing: int, affected: int, append_only: bool) -> WriteCounts:
+    if append_only:
+        return WriteCounts(inserted=affected, duplicates=total - affected)
+    inserted = total - existing
+    updated = affected - inserted
+    return WriteCounts(inserted=inserted, updated=updated, unchanged=existing - updated)
+
+
+def _write_postgresql(
+    connection: Connection,
+    table: Table,
+    frame: pl.DataFrame,
+    *,
+    key: Sequence[str],
+    append_only: bool,
+) -> WriteCounts:
+    columns = list(frame.columns)
+    target = _quote(connection, table.name)
+    stage = _quote(connection, f"nm_stage_{table.name}")
+    column_list = ", ".join(_quote(connection, c) for c in columns)
+    connection.exec_driver_sql(
+        f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {target} INCLUDING DEFAULTS) ON COMMIT DROP"
+    )
+    connection.exec_driver_sql(f"TRUNCATE {stage}")
+    buffer = io.BytesIO()
+    _as_text_columns(frame, bool_as_int=False).write_csv(buffer, include_header=False)
+    driver = connection.connection.driver_connection
+    with driver.cursor() as cursor:  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {stage} ({column_list}) FROM STDIN (FORMAT csv)") as copy:
+            copy.write(buffer.getbuffer())
+    existing = 0
+    if not append_only:
+        join = " AND ".join(f"s.{_quote(connection, k)} = t.{_quote(connection, k)}" for k in key)
+        existing = int(
+            connection.exec_driver_sql(
+                f"SELECT COUNT(*) FROM {stage} s JOIN {target} t ON {join}"
+            ).scalar_one()
+        )
+    affected = connection.exec_driver_sql(
+        f"INSERT INTO {target} ({column_list}) SELECT {column_list} FROM {stage} "
+        + _conflict_clause(connection, table, columns, key, append_only)
+    ).rowcount
+    return _counts(frame.height, existing, affected, append_only)
