@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Table, delete, func, insert, select, type_coerce, update
+from sqlalchemy import JSON, Connection, Table, delete, func, insert, select, type_coerce, update
 
 from nextmove.foundation.model import ImportSummary, QuarantineEntry
 from nextmove.store import WriteCounts, write_batch
@@ -72,7 +72,10 @@ class FoundationRepository:
         chosen = [table.c[c] for c in columns] if columns else list(table.c)
         result = self._connection.execute(select(*chosen))
         schema = {column.name: _polars_type(column.type) for column in chosen}
-        return pl.DataFrame([tuple(row) for row in result], schema=schema, orient="row")
+        rows = result.all()
+        return pl.DataFrame(
+            {name: [row[i] for row in rows] for i, name in enumerate(schema)}, schema=schema
+        )
 
     def last_signal_at(self) -> pl.DataFrame:
         """Return each account's latest signal time (``account_id``, ``last_signal_at``)."""
@@ -220,6 +223,8 @@ def _polars_type(column_type: Any) -> pl.DataType:
     """The polars type a stored column reads into."""
     if isinstance(column_type, UtcDateTime):
         return pl.Datetime("us", "UTC")
+    if isinstance(column_type, JSON):
+        return pl.List(pl.String)
     python_type: Any
     try:
         python_type = column_type.python_type
@@ -233,8 +238,6 @@ def _polars_type(column_type: Any) -> pl.DataType:
         return pl.Float64()
     if python_type is date:
         return pl.Date()
-    if python_type in (dict, list):
-        return pl.List(pl.String)
     return pl.String()
 
 

@@ -79,7 +79,7 @@ def validate_batch(
         *[expr for spec in present for expr in _parse(_prepared(spec, mapping), spec, mapping)],
     )
     for spec in absent:
-        if spec.required:
+        if spec.required and spec.name not in mapping.defaults:
             raise ValueError(f"required field {spec.name} has no column")
     parsed = parsed.with_columns([_constant(spec, mapping) for spec in absent])
     if row_rules:

@@ -7,7 +7,7 @@ from typing import Any
 
 import polars as pl
 
-__all__ = ["SCHEMAS", "UTC_DATETIME", "record_frame"]
+__all__ = ["SCHEMAS", "UTC_DATETIME", "gather_or_null", "record_frame", "sequential_ids"]
 
 UTC_DATETIME = pl.Datetime("us", "UTC")
 
@@ -133,3 +133,16 @@ def record_frame(kind: str, columns: Mapping[str, Any]) -> pl.DataFrame:
             column = pl.repeat(None, height, dtype=dtype, eager=True).alias(name)
         series.append(column)
     return pl.DataFrame(series)
+
+
+def sequential_ids(prefix: str, count: int, *, width: int, first: int = 1) -> pl.Series:
+    """Return ``count`` ids ``<prefix><number>`` numbered from ``first``, zero-padded to ``width``."""
+    numbers = pl.int_range(first, first + count, dtype=pl.Int64, eager=True)
+    return (prefix + numbers.cast(pl.String).str.zfill(width)).alias("id")
+
+
+def gather_or_null(lookup: pl.Series, index: object) -> pl.Series:
+    """Return ``lookup`` gathered at ``index``; negative indexes become nulls."""
+    positions = pl.Series(index, dtype=pl.Int64)
+    positions = pl.select(pl.when(positions >= 0).then(positions)).to_series()
+    return lookup.gather(positions)

@@ -1,0 +1,174 @@
+"""The Engine facade: the one entry every door (CLI, REST, MCP, console) and program uses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+
+import yaml
+from sqlalchemy import Engine as SqlEngine
+
+from nextmove.config import Settings
+from nextmove.domain import RECORD_TYPES, Record
+from nextmove.errors import ImportFailed, NotFound
+from nextmove.foundation.model import ColumnMapping, FileFormat, ImportSummary, QuarantineEntry
+from nextmove.foundation.repository import FoundationRepository
+from nextmove.foundation.service import Progress, import_file, import_records
+from nextmove.store import UnitOfWork, current_revision, head_revision, upgrade
+
+__all__ = ["Engine"]
+
+Clock = Callable[[], datetime]
+
+
+class Engine:
+    """nextmove on one database: import, check the foundation, and (later) decide and act.
+
+    Build it with :meth:`Engine.open`; close it (or use ``with``) when done.
+    """
+
+    def __init__(self, *, database: SqlEngine, settings: Settings, clock: Clock) -> None:
+        self._database = database
+        self._settings = settings
+        self._clock = clock
+
+    @classmethod
+    def open(
+        cls, url: str | None = None, *, settings: Settings | None = None, clock: Clock | None = None
+    ) -> Engine:
+        """Open the engine on ``url`` (default: settings / ``NEXTMOVE_DATABASE_URL``)."""
+        from nextmove.bootstrap import build_engine
+
+        chosen = settings or Settings()
+        if url is not None:
+            chosen = chosen.model_copy(update={"database_url": url})
+        return build_engine(chosen, clock=clock)
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release database connections."""
+        self._database.dispose()
+
+    @property
+    def settings(self) -> Settings:
+        """The settings this engine was built from."""
+        return self._settings
+
+    @property
+    def database(self) -> SqlEngine:
+        """The SQLAlchemy engine (for tools and tests; parts go through services)."""
+        return self._database
+
+    def upgrade_schema(self) -> str | None:
+        """Bring the database schema to the newest revision; return it."""
+        return upgrade(self._database)
+
+    def schema_revision(self) -> tuple[str | None, str | None]:
+        """Return (current, newest) schema revisions."""
+        return current_revision(self._database), head_revision()
+
+    def import_file(
+        self,
+        kind: str,
+        path: str | Path,
+        *,
+        mapping: str | ColumnMapping = "canonical",
+        file_format: FileFormat | str | None = None,
+        encoding: str | None = None,
+        delimiter: str | None = None,
+        progress: Progress | None = None,
+    ) -> ImportSummary:
+        """Import one CSV, Parquet or JSON Lines file of ``kind`` records."""
+        return import_file(
+            engine=self._database,
+            kind=kind,
+            path=Path(path),
+            mapping=mapping,
+            file_format=FileFormat(file_format) if file_format else None,
+            encoding=encoding,
+            delimiter=delimiter,
+            batch_rows=self._settings.import_batch_rows,
+            mapping_dirs=self._settings.mapping_dirs,
+            now=self._clock,
+            progress=progress,
+        )
+
+    def import_folder(
+        self,
+        folder: str | Path,
+        *,
+        progress: Callable[[str], Progress | None] | None = None,
+    ) -> list[ImportSummary]:
+        """Import every file a folder's ``manifest.yaml`` lists, in its order.
+
+        The manifest has ``files: [{kind, path, mapping?, format?}]``; paths are relative
+        to the folder. ``progress(kind)`` may return a callback for that file.
+        """
+        root = Path(folder).resolve()
+        manifest = root / "manifest.yaml"
+        if not manifest.is_file():
+            raise NotFound(f"{root} has no manifest.yaml listing the files to import")
+        content = yaml.safe_load(manifest.read_text(encoding="utf-8")) or {}
+        entries = content.get("files") if isinstance(content, dict) else None
+        if not isinstance(entries, list):
+            raise ImportFailed(f"{manifest}: expected a 'files:' list of {{kind, path}} entries")
+        summaries = []
+        for number, entry in enumerate(entries, start=1):
+            if not isinstance(entry, dict) or "kind" not in entry or "path" not in entry:
+                raise ImportFailed(f"{manifest}: files entry {number} needs kind: and path:")
+            mapping = str(entry.get("mapping", "canonical"))
+            if mapping.endswith((".yaml", ".yml")):
+                mapping = str(root / mapping)
+            summaries.append(
+                self.import_file(
+                    str(entry["kind"]),
+                    (root / str(entry["path"])).resolve(),
+                    mapping=mapping,
+                    file_format=entry.get("format"),
+                    progress=progress(str(entry["kind"])) if progress else None,
+                )
+            )
+        return summaries
+
+    def ingest(self, *records: Iterable[Record] | Record) -> list[ImportSummary]:
+        """Land records given as Python objects, validated and quarantined like files."""
+        flat: list[Record] = []
+        for item in records:
+            if isinstance(item, Record):
+                flat.append(item)
+            else:
+                flat.extend(item)
+        order = list(RECORD_TYPES)
+        flat.sort(key=lambda record: order.index(record.kind))
+        return import_records(engine=self._database, records=flat, now=self._clock)
+
+    def imports(self, limit: int = 20) -> list[ImportSummary]:
+        """Return the latest import runs, newest first."""
+        with UnitOfWork(self._database) as uow:
+            return FoundationRepository(uow.connection).runs(limit)
+
+    def quarantined(self, *, run_id: int | None = None, limit: int = 100) -> list[QuarantineEntry]:
+        """Return quarantined values (of one import run, or all), with row and reason."""
+        with UnitOfWork(self._database) as uow:
+            return FoundationRepository(uow.connection).quarantined(run_id=run_id, limit=limit)
+
+    def count(self, kind: str) -> int:
+        """Return how many records of ``kind`` are stored."""
+        if kind not in RECORD_TYPES:
+            raise NotFound(
+                f"unknown record type {kind!r}; expected one of {', '.join(RECORD_TYPES)}"
+            )
+        with UnitOfWork(self._database) as uow:
+            return FoundationRepository(uow.connection).count(kind)

@@ -1,0 +1,309 @@
+"""Behavioural, intent, product-usage and support signals, drawn in bulk.
+
+Three streams share one signal budget: support tickets (an open and, later, a close with
+the same ``ref``), need-driven signals (pricing-page visits, intent surges, webinars,
+concentrated on accounts with high latent need) and ordinary activity (visits, email
+engagement, usage scores).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from nextmove.sim.frames import gather_or_null, record_frame, sequential_ids
+
+__all__ = [
+    "SIGNAL_TYPES",
+    "SignalBatch",
+    "SignalContext",
+    "draw_signals",
+    "signal_frame",
+]
+
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+
+SIGNAL_TYPES: tuple[str, ...] = (
+    "web_visit",
+    "pricing_page_visit",
+    "intent_surge",
+    "email_open",
+    "email_click",
+    "webinar_attended",
+    "usage_score",
+    "support_ticket_opened",
+    "support_ticket_closed",
+)
+_SOURCES = ("web", "web", "bombora", "marketo", "marketo", "on24", "product", "zendesk", "zendesk")
+(WEB, PRICING, INTENT, OPEN, CLICK, WEBINAR, USAGE, TICKET_OPENED, TICKET_CLOSED) = range(9)
+
+_TICKET_SHARE = 0.04
+_NEED_SHARE = 0.15
+_NEED_MIX = ((PRICING, 0.45), (INTENT, 0.40), (WEBINAR, 0.15))
+_PROSPECT_MIX = ((WEB, 0.60), (OPEN, 0.28), (CLICK, 0.07), (WEBINAR, 0.05))
+_CUSTOMER_MIX = ((WEB, 0.30), (OPEN, 0.17), (CLICK, 0.04), (WEBINAR, 0.03), (USAGE, 0.46))
+_WEEKDAY_WEIGHT = np.array([1.0, 1.0, 1.0, 1.0, 0.9, 0.25, 0.2])  # Monday first
+_DAY_US = 86_400_000_000
+
+
+@dataclass(frozen=True)
+class SignalContext:
+    """What signal drawing needs to know about accounts, aligned by account index."""
+
+    account_ids: pl.Series
+    contact_ids: pl.Series
+    contact_first: Ints
+    """Index of each account's first contact (contacts are grouped by account)."""
+    contact_count: Ints
+    product_ids: pl.Series
+    need: Floats
+    owned: Bools
+    eligible: Bools
+    activity: Floats
+    start: date
+
+
+@dataclass(frozen=True)
+class SignalBatch:
+    """Signals as columns of numbers (indexes into the context), before ids are assigned."""
+
+    account: Ints
+    kind: Ints
+    product: Ints
+    contact: Ints
+    value: Floats
+    at_us: Ints
+    """Microseconds since the Unix epoch, UTC."""
+    ticket: Ints
+    """Ticket number, or -1."""
+
+    def select(self, rows: Ints | Bools) -> SignalBatch:
+        """Return the batch restricted to ``rows``."""
+        return SignalBatch(
+            *(getattr(self, f)[rows] for f in self.__dataclass_fields__)  # type: ignore[arg-type]
+        )
+
+    @staticmethod
+    def concat(batches: list[SignalBatch]) -> SignalBatch:
+        """Return the batches one after the other."""
+        fields = SignalBatch.__dataclass_fields__
+        return SignalBatch(
+            *(np.concatenate([getattr(b, f) for b in batches]) for f in fields)  # type: ignore[arg-type]
+        )
+
+    def __len__(self) -> int:
+        return len(self.account)
+
+
+def _epoch_day(day: date) -> int:
+    return (day - date(1970, 1, 1)).days
+
+
+def _accounts(rng: np.random.Generator, weight: Floats, count: int) -> Ints:
+    """Return ``count`` account indexes drawn in proportion to ``weight``, sorted."""
+    total = weight.sum()
+    if count == 0 or total <= 0:
+        return np.zeros(0, dtype=np.int64)
+    per_account = rng.multinomial(count, weight / total)
+    return np.repeat(np.arange(len(weight), dtype=np.int64), per_account)
+
+
+def _mix(rng: np.random.Generator, mix: tuple[tuple[int, float], ...], count: int) -> Ints:
+    kinds = np.array([k for k, _ in mix])
+    shares = np.array([s for _, s in mix])
+    return kinds[rng.choice(len(kinds), size=count, p=shares / shares.sum())]
+
+
+def _pick_column(rng: np.random.Generator, weight: Floats) -> Ints:
+    """Return one column per row drawn in proportion to ``weight``; -1 where a row is all zero."""
+    if len(weight) == 0:
+        return np.zeros(0, dtype=np.int64)
+    cdf = np.cumsum(weight, axis=1)
+    total = cdf[:, -1]
+    u = rng.random(len(weight)) * total
+    picked = (cdf <= u[:, None]).sum(axis=1)
+    return np.where(total > 0, np.minimum(picked, weight.shape[1] - 1), -1)
+
+
+def _times(
+    rng: np.random.Generator,
+    account: Ints,
+    *,
+    start: date,
+    first_day: int,
+    last_day: Ints,
+) -> Ints:
+    """Return UTC times in business hours, on days in [first_day, last_day[account]]."""
+    n = len(account)
+    span = np.maximum(last_day[account] - first_day + 1, 1)
+    days = np.arange(first_day, int(last_day.max(initial=first_day)) + 1)
+    weekday = (np.datetime64(start, "D") + days).astype("datetime64[D]").view("int64")
+    weight = _WEEKDAY_WEIGHT[(weekday + 3) % 7]  # 1970-01-01 was a Thursday
+    day = first_day + rng.choice(len(days), size=n, p=weight / weight.sum())
+    short = day > last_day[account]
+    day[short] = first_day + (rng.random(int(short.sum())) * span[short]).astype(np.int64)
+    seconds = np.clip(rng.normal(14.5 * 3600, 3.5 * 3600, n), 0, 86_399).astype(np.int64)
+    return (_epoch_day(start) + day) * _DAY_US + seconds * 1_000_000
+
+
+def _tickets(
+    rng: np.random.Generator,
+    ctx: SignalContext,
+    weight: Floats,
+    count: int,
+    *,
+    first_day: int,
+    last_day: Ints,
+    first_ticket: int,
+) -> SignalBatch:
+    account = _accounts(rng, weight, count)
+    n = len(account)
+    with_product = rng.random(n) < 0.7
+    product = _pick_column(rng, ctx.owned[account].astype(np.float64))
+    product = np.where(with_product, product, -1)
+    priority = rng.choice(4, size=n, p=np.array([0.1, 0.3, 0.4, 0.2])) + 1.0
+    opened = _times(rng, account, start=ctx.start, first_day=first_day, last_day=last_day)
+    hours = 1.0 + rng.exponential(40.0, n) / priority
+    closed = opened + (hours * 3.6e9).astype(np.int64)
+    ticket = first_ticket + np.arange(n, dtype=np.int64)
+    none = np.full(n, -1, dtype=np.int64)
+    return SignalBatch(
+        account=np.concatenate([account, account]),
+        kind=np.concatenate([np.full(n, TICKET_OPENED), np.full(n, TICKET_CLOSED)]),
+        product=np.concatenate([product, product]),
+        contact=np.concatenate([none, none]),
+        value=np.concatenate([priority, priority]),
+        at_us=np.concatenate([opened, closed]),
+        ticket=np.concatenate([ticket, ticket]),
+    )
+
+
+def _activity(
+    rng: np.random.Generator,
+    ctx: SignalContext,
+    account: Ints,
+    kind: Ints,
+    *,
+    first_day: int,
+    last_day: Ints,
+) -> SignalBatch:
+    """Fill product, contact, value and time for signals whose account and kind are drawn."""
+    n = len(account)
+    product = np.full(n, -1, dtype=np.int64)
+    wants_need = (kind == PRICING) | (kind == INTENT)
+    rows = np.flatnonzero(wants_need)
+    need = ctx.need[account[rows]]
+    product[rows] = _pick_column(rng, need**3 * ctx.eligible[account[rows]])
+    rows = np.flatnonzero(kind == USAGE)
+    product[rows] = _pick_column(rng, ctx.owned[account[rows]].astype(np.float64))
+
+    contact = np.full(n, -1, dtype=np.int64)
+    rows = np.flatnonzero((kind == OPEN) | (kind == CLICK) | (kind == WEBINAR))
+    offset = (rng.random(len(rows)) * ctx.contact_count[account[rows]]).astype(np.int64)
+    contact[rows] = ctx.contact_first[account[rows]] + offset
+
+    value = np.ones(n)
+    rows = np.flatnonzero(kind == WEB)
+    value[rows] = rng.geometric(0.4, len(rows))
+    fit = ctx.need[account, np.maximum(product, 0)]
+    rows = np.flatnonzero((kind == INTENT) & (product >= 0))
+    value[rows] = np.round(np.clip(55 + 45 * fit[rows] + rng.normal(0, 5, len(rows)), 0, 100))
+    rows = np.flatnonzero((kind == USAGE) & (product >= 0))
+    noise = rng.normal(0, 8, len(rows))
+    value[rows] = np.round(np.clip(25 + 65 * fit[rows] + noise, 0, 100), 1)
+    # A signal about a product the account cannot have is dropped to a product-less visit.
+    lost = ((kind == USAGE) | (kind == PRICING) | (kind == INTENT)) & (product < 0)
+    kind = np.where(lost, WEB, kind)
+    at_us = _times(rng, account, start=ctx.start, first_day=first_day, last_day=last_day)
+    none = np.full(n, -1, dtype=np.int64)
+    return SignalBatch(account, kind, product, contact, value, at_us, none)
+
+
+def draw_signals(
+    rng: np.random.Generator,
+    ctx: SignalContext,
+    *,
+    total: int,
+    first_day: int,
+    last_day: int,
+    silent_from: Ints,
+    click_factor: float,
+    change_day: int,
+    first_ticket: int,
+) -> tuple[SignalBatch, SignalBatch]:
+    """Return (signals inside the window, ticket closes that fall after it).
+
+    Exactly ``total`` signals land in days ``first_day..last_day`` (relative to
+    ``ctx.start``). An account is silent from day ``silent_from[i]`` on; from
+    ``change_day`` only ``click_factor`` of email clicks happen (the rest are opens).
+    """
+    last = np.minimum(silent_from - 1, last_day)
+    reachable = last >= first_day
+    weight = ctx.activity * reachable
+    customer = ctx.owned.any(axis=1)
+    # Tickets are only drawn for accounts that stay audible to the end, so a close never
+    # breaks an account's silence.
+    audible = silent_from > last_day
+    n_tickets = round(_TICKET_SHARE * total / 2) if (customer & audible).any() else 0
+    tickets = _tickets(
+        rng,
+        ctx,
+        weight * customer * audible,
+        n_tickets,
+        first_day=first_day,
+        last_day=last,
+        first_ticket=first_ticket,
+    )
+    window_end = (_epoch_day(ctx.start) + last_day + 1) * _DAY_US
+    late = tickets.at_us >= window_end
+    remaining = max(0, total - int((~late).sum()))
+
+    n_need = round(_NEED_SHARE * remaining)
+    top_need = ctx.need.max(axis=1, initial=0.0)
+    need_accounts = _accounts(rng, weight * top_need**3, n_need)
+    need_kind = _mix(rng, _NEED_MIX, len(need_accounts))
+
+    base_accounts = _accounts(rng, weight, remaining - len(need_accounts))
+    base_kind = np.empty(len(base_accounts), dtype=np.int64)
+    is_customer = customer[base_accounts]
+    base_kind[is_customer] = _mix(rng, _CUSTOMER_MIX, int(is_customer.sum()))
+    base_kind[~is_customer] = _mix(rng, _PROSPECT_MIX, int((~is_customer).sum()))
+
+    accounts = np.concatenate([need_accounts, base_accounts])
+    kinds = np.concatenate([need_kind, base_kind])
+    activity = _activity(rng, ctx, accounts, kinds, first_day=first_day, last_day=last)
+    day = (activity.at_us // _DAY_US) - _epoch_day(ctx.start)
+    faded = (activity.kind == CLICK) & (day >= change_day) & (rng.random(len(day)) >= click_factor)
+    activity.kind[faded] = OPEN
+    inside = SignalBatch.concat([tickets.select(~late), activity])
+    return inside, tickets.select(late)
+
+
+def signal_frame(ctx: SignalContext, batch: SignalBatch, *, first_event: int) -> pl.DataFrame:
+    """Return the ``signals`` frame of ``batch`` in time order, numbered from ``first_event``."""
+    order = pl.Series(batch.at_us).arg_sort().to_numpy()
+    batch = batch.select(order)
+    ticket = pl.Series(batch.ticket)
+    ref = pl.select(
+        pl.when(ticket >= 0).then("tkt-" + ticket.cast(pl.String).str.zfill(7))
+    ).to_series()
+    return record_frame(
+        "signals",
+        {
+            "event_id": sequential_ids("evt-", len(batch), width=9, first=first_event),
+            "account_id": ctx.account_ids.gather(batch.account),
+            "signal_type": pl.Series(SIGNAL_TYPES).gather(batch.kind),
+            "product_id": gather_or_null(ctx.product_ids, batch.product),
+            "contact_id": gather_or_null(ctx.contact_ids, batch.contact),
+            "value": batch.value,
+            "occurred_at": pl.Series(batch.at_us).cast(pl.Datetime("us", "UTC")),
+            "source": pl.Series(_SOURCES).gather(batch.kind),
+            "ref": ref,
+        },
+    )
