@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
@@ -12,11 +13,13 @@ from sqlalchemy import JSON, Connection, Table, delete, func, insert, select, ty
 from nextmove.foundation.model import ImportSummary, QuarantineEntry
 from nextmove.store import WriteCounts, write_batch
 from nextmove.store import tables as t
+from nextmove.store.bulk import deferred_indexes
 from nextmove.store.types import UtcDateTime
 
 __all__ = ["FoundationRepository"]
 
 _VALUE_LIMIT = 500
+_BULK_ROWS = 500_000
 _RECORD_TABLES: dict[str, Table] = {
     "teams": t.teams,
     "owners": t.owners,
@@ -51,6 +54,21 @@ class FoundationRepository:
         if kind == "products":
             self._replace_relations(frame)
         return counts
+
+    @contextmanager
+    def bulk_load(self, kind: str, expected_rows: int | None) -> Iterator[None]:
+        """Defer ``kind``'s secondary indexes while loading many rows into SQLite."""
+        table = _RECORD_TABLES[kind]
+        large = (expected_rows or 0) >= max(_BULK_ROWS, self.count(kind))
+        if (
+            large
+            and self._connection.dialect.name == "sqlite"
+            and any(not index.unique for index in table.indexes)
+        ):
+            with deferred_indexes(self._connection, table):
+                yield
+        else:
+            yield
 
     def _replace_relations(self, frame: pl.DataFrame) -> None:
         relations = t.product_relations

@@ -217,20 +217,8 @@ def _land(
     with UnitOfWork(engine) as uow:
         repository = FoundationRepository(uow.connection)
         checker = _Checker(schema, mapping, repository)
-        for batch, good in checker.checked_batches(source.batches(), columns):
-            tally.rows_read += batch.rows.height + batch.read_errors[ROW].n_unique()
-            counts = repository.write_records(
-                schema.kind, good.drop(ROW), key=schema.key, append_only=schema.append_only
-            )
-            tally.counts = tally.counts + counts
-            errors = checker.take_errors()
-            records = _row_records(batch.rows, errors)
-            tally.quarantine_entries += repository.quarantine(
-                run_id, schema.kind, str(source.path), errors, records
-            )
-            tally.quarantined_rows += errors[ROW].n_unique()
-            if progress:
-                progress(tally.rows_read, source.total_rows)
+        with repository.bulk_load(schema.kind, source.total_rows):
+            _land_batches(repository, checker, run_id, schema, source, columns, tally, progress)
         tally.counts = tally.counts + WriteCounts(duplicates=checker.silent_duplicates)
         if tally.rows_read == 0:
             raise ImportFailed(f"{source.path}: the file has a header but no rows")
@@ -265,6 +253,32 @@ def _land(
         started_at=started,
         finished_at=finished,
     )
+
+
+def _land_batches(
+    repository: FoundationRepository,
+    checker: _Checker,
+    run_id: int,
+    schema: RecordSchema,
+    source: SourceFile,
+    columns: dict[str, str],
+    tally: _Tally,
+    progress: Progress | None,
+) -> None:
+    for batch, good in checker.checked_batches(source.batches(), columns):
+        tally.rows_read += batch.rows.height + batch.read_errors[ROW].n_unique()
+        counts = repository.write_records(
+            schema.kind, good.drop(ROW), key=schema.key, append_only=schema.append_only
+        )
+        tally.counts = tally.counts + counts
+        errors = checker.take_errors()
+        records = _row_records(batch.rows, errors)
+        tally.quarantine_entries += repository.quarantine(
+            run_id, schema.kind, str(source.path), errors, records
+        )
+        tally.quarantined_rows += errors[ROW].n_unique()
+        if progress:
+            progress(tally.rows_read, source.total_rows)
 
 
 def _row_records(rows: pl.DataFrame, errors: pl.DataFrame) -> dict[int, str]:

@@ -73,15 +73,19 @@ def validate_batch(
     """
     present = [spec for spec in specs if spec.name in frame.columns]
     absent = [spec for spec in specs if spec.name not in frame.columns]
-    parsed = frame.select(
-        pl.col(ROW),
-        *[pl.col(spec.name).cast(pl.String).alias(_raw(spec.name)) for spec in present],
-        *[expr for spec in present for expr in _parse(_prepared(spec, mapping), spec, mapping)],
-    )
     for spec in absent:
         if spec.required and spec.name not in mapping.defaults:
             raise ValueError(f"required field {spec.name} has no column")
-    parsed = parsed.with_columns([_constant(spec, mapping) for spec in absent])
+    parsed = frame.select(
+        pl.col(ROW),
+        *[pl.col(spec.name).alias(_raw(spec.name)) for spec in present],
+        *[
+            expr
+            for spec in present
+            for expr in _parse(_prepared(spec, mapping), frame.schema[spec.name], spec, mapping)
+        ],
+        *[_constant(spec, mapping) for spec in absent],
+    )
     if row_rules:
         parsed = parsed.with_columns(
             pl.when(pl.col(_error(field)).is_null() & bad)
@@ -97,7 +101,7 @@ def validate_batch(
             parsed.filter(pl.col(_error(spec.name)).is_not_null()).select(
                 pl.col(ROW),
                 pl.lit(spec.name).alias("field"),
-                pl.col(_raw(spec.name)).alias("value"),
+                pl.col(_raw(spec.name)).cast(pl.String).alias("value"),
                 pl.col(_error(spec.name)).alias("reason"),
             )
             for spec in present
@@ -162,11 +166,18 @@ def _is_empty(column: pl.Expr) -> pl.Expr:
     return column.is_null() | (column.cast(pl.String).str.strip_chars() == "")
 
 
-def _parse(column: pl.Expr, spec: FieldSpec, mapping: ColumnMapping) -> list[pl.Expr]:
+def _parse(
+    column: pl.Expr, dtype: pl.DataType, spec: FieldSpec, mapping: ColumnMapping
+) -> list[pl.Expr]:
     """Return the parsed value and its error reason, as two named expressions."""
-    text = column.cast(pl.String).str.strip_chars()
-    given = text.is_not_null() & (text != "")
-    value, bad_type = _typed(column, text, spec, mapping)
+    native = _native(column, dtype, spec, mapping)
+    if native is not None:
+        value, bad_type = native
+        given = column.is_not_null()
+    else:
+        text = column.cast(pl.String).str.strip_chars()
+        given = text.is_not_null() & (text != "")
+        value, bad_type = _typed(column, text, spec, mapping)
     if spec.base in ("int", "float") and spec.name in mapping.scale:
         value = value * mapping.scale[spec.name]
         if spec.base == "int":
@@ -183,6 +194,32 @@ def _parse(column: pl.Expr, spec: FieldSpec, mapping: ColumnMapping) -> list[pl.
     for bad, why in _constraints(value, spec):
         reason = reason.when(bad).then(why)
     return [value.alias(spec.name), reason.otherwise(None).cast(pl.String).alias(_error(spec.name))]
+
+
+def _native(
+    column: pl.Expr, dtype: pl.DataType, spec: FieldSpec, mapping: ColumnMapping
+) -> tuple[pl.Expr, pl.Expr] | None:
+    """Read a column that already has the field's type (Parquet) without going through text."""
+    if spec.name in mapping.values or spec.name in mapping.defaults:
+        return None
+    if spec.base == "datetime" and isinstance(dtype, pl.Datetime):
+        utc = (
+            column.dt.convert_time_zone("UTC")
+            if dtype.time_zone
+            else column.dt.replace_time_zone("UTC")
+        )
+        return utc.dt.cast_time_unit("us"), pl.lit(False)
+    if spec.base == "date" and (dtype == pl.Date or isinstance(dtype, pl.Datetime)):
+        return column.cast(pl.Date), pl.lit(False)
+    if spec.base == "float" and dtype.is_numeric():
+        return column.cast(pl.Float64), pl.lit(False)
+    if spec.base == "int" and dtype.is_integer():
+        return column.cast(pl.Int64), pl.lit(False)
+    if spec.base == "bool" and dtype == pl.Boolean:
+        return column, pl.lit(False)
+    if spec.base == "list" and isinstance(dtype, pl.List):
+        return column.cast(pl.List(pl.String)), pl.lit(False)
+    return None
 
 
 def _typed(

@@ -30,7 +30,7 @@ SEGMENTS: tuple[str, ...] = ("smb", "mid", "ent")
 _SEGMENT_SHARE = (0.6, 0.3, 0.1)
 _EMPLOYEE_RANGE = ((10, 199), (200, 1_999), (2_000, 120_000))
 _PARENT_SHARE = 0.03
-_CONSENTS = pl.Series(["opted_in", "unknown", "opted_out"])
+_CONSENTS = ("opted_in", "unknown", "opted_out")
 
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
@@ -55,7 +55,8 @@ class AccountBook:
 
 def _weights(values: tuple[float, ...]) -> npt.NDArray[np.float64]:
     array = np.asarray(values, dtype=np.float64)
-    return array / array.sum()
+    shares: npt.NDArray[np.float64] = array / array.sum()
+    return shares
 
 
 def _unique_name_keys(
@@ -74,13 +75,16 @@ def _unique_name_keys(
     raise RuntimeError("could not draw unique account names")  # pragma: no cover
 
 
-def _names(rng: np.random.Generator, industry: Ints, country: Ints) -> tuple[pl.Series, pl.Series]:
-    """Return (name, clean domain) per account, both unique."""
+def _names(
+    rng: np.random.Generator, industry: Ints, country: Ints
+) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """Return (name, clean domain, name without legal suffix) per account, all unique."""
     syllables = pl.Series([o + v for o in NAME_ONSETS for v in NAME_VOWELS])
     s = len(syllables)
-    descriptor = rng.integers(0, 4, size=len(industry)) % np.array(
-        [len(INDUSTRY_DESCRIPTORS[i]) for i in range(len(INDUSTRIES))]
-    )[industry]
+    descriptor = (
+        rng.integers(0, 4, size=len(industry))
+        % np.array([len(INDUSTRY_DESCRIPTORS[i]) for i in range(len(INDUSTRIES))])[industry]
+    )
     root = _unique_name_keys(rng, industry, descriptor, s**3)
     stem = (
         syllables.gather(root // (s * s))
@@ -96,7 +100,7 @@ def _names(rng: np.random.Generator, industry: Ints, country: Ints) -> tuple[pl.
     with_legal = pl.Series(rng.random(len(industry)) < 0.3)
     base = stem.str.to_titlecase() + " " + word
     name = pl.select(pl.when(with_legal).then(base + " " + legal).otherwise(base)).to_series()
-    return name, domain
+    return name, domain, base
 
 
 def _name_variants(rng: np.random.Generator, name: pl.Series) -> pl.Series:
@@ -159,7 +163,7 @@ def draw_accounts(
     employees = np.floor(np.exp(rng.uniform(low, high))).astype(np.int64)
     industry = rng.choice(len(INDUSTRIES), size=n, p=_weights(INDUSTRY_WEIGHTS))
     country = rng.choice(len(COUNTRIES), size=n, p=_weights(tuple(c.weight for c in COUNTRIES)))
-    name, domain = _names(rng, industry, country)
+    name, domain, plain_name = _names(rng, industry, country)
     age = rng.integers(30, 3650, size=n)
 
     original = rng.choice(n, size=n_dup, replace=False) if n_dup else np.zeros(0, np.int64)
@@ -172,7 +176,7 @@ def draw_accounts(
     age = np.concatenate([age, rng.integers(0, np.maximum(1, age[original]))])
     root_domain = domain.gather(source)
     shown_domain = pl.concat([domain, _domain_variants(rng, domain.gather(original))])
-    name = pl.concat([name, _name_variants(rng, name.gather(original))])
+    name = pl.concat([name, _name_variants(rng, plain_name.gather(original))])
 
     revenue = np.round(employees * rng.lognormal(np.log(180_000), 0.4, count), -3)
     created_on = np.datetime64(start, "D") - age.astype("timedelta64[D]")
@@ -183,6 +187,19 @@ def draw_accounts(
     if n_children:
         chosen = rng.choice(children, size=n_children, replace=False)
         parent[chosen] = rng.choice(ents, size=n_children)
+
+    # Scatter the duplicates among the originals, as years of data entry would.
+    order = rng.permutation(count)
+    where = np.argsort(order)
+    segment, industry, country = segment[order], industry[order], country[order]
+    employees, revenue, created_on = employees[order], revenue[order], created_on[order]
+    root_domain, shown_domain, name = (
+        root_domain.gather(order),
+        shown_domain.gather(order),
+        name.gather(order),
+    )
+    duplicate_of = np.where(duplicate_of[order] >= 0, where[duplicate_of[order]], -1)
+    parent = np.where(parent[order] >= 0, where[parent[order]], -1)
 
     ids = sequential_ids("acct-", count, width=6)
     industry_col, has_no_industry = _blank(
@@ -246,8 +263,11 @@ def _misspell(
     return column.scatter(rows, pl.Series(spellings).gather(pick))
 
 
-def draw_contacts(rng: np.random.Generator, book: AccountBook) -> pl.DataFrame:
-    """Return 1-4 contacts per account with per-channel consent (EU more cautious)."""
+def draw_contacts(rng: np.random.Generator, book: AccountBook) -> tuple[pl.DataFrame, Ints]:
+    """Return (1-4 contacts per account with per-channel consent, each contact's account index).
+
+    Contacts are grouped by account in account order; EU contacts consent more cautiously.
+    """
     n = len(book.ids)
     extra = np.array([1, 2, 2])[book.segment]
     counts = np.array([1, 1, 2])[book.segment] + rng.binomial(extra, 0.5)
@@ -264,7 +284,7 @@ def draw_contacts(rng: np.random.Generator, book: AccountBook) -> pl.DataFrame:
     eu = np.array([c.eu for c in COUNTRIES])[country]
     email_consent = _consent(rng, eu, eu_p=(0.35, 0.50, 0.15), other_p=(0.55, 0.33, 0.12))
     phone_consent = _consent(rng, eu, eu_p=(0.25, 0.60, 0.15), other_p=(0.40, 0.45, 0.15))
-    return record_frame(
+    frame = record_frame(
         "contacts",
         {
             "contact_id": sequential_ids("cont-", m, width=7),
@@ -279,6 +299,7 @@ def draw_contacts(rng: np.random.Generator, book: AccountBook) -> pl.DataFrame:
             "do_not_contact": rng.random(m) < 0.02,
         },
     )
+    return frame, owner.astype(np.int64)
 
 
 def _consent(
@@ -290,4 +311,4 @@ def _consent(
 ) -> pl.Series:
     cdf = np.cumsum(np.where(eu[:, None], np.array(eu_p), np.array(other_p)), axis=1)
     code = (rng.random(len(eu))[:, None] > cdf[:, :2]).sum(axis=1)
-    return _CONSENTS.gather(code)
+    return pl.Series(_CONSENTS).gather(code)

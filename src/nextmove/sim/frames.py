@@ -5,18 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 __all__ = ["SCHEMAS", "UTC_DATETIME", "gather_or_null", "record_frame", "sequential_ids"]
 
 UTC_DATETIME = pl.Datetime("us", "UTC")
 
-_S = pl.String
-_I = pl.Int64
-_F = pl.Float64
-_D = pl.Date
-_B = pl.Boolean
-_L = pl.List(pl.String)
+_S = pl.String()
+_I = pl.Int64()
+_F = pl.Float64()
+_D = pl.Date()
+_B = pl.Boolean()
+_L = pl.List(pl.String())
 
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "teams": {"team_id": _S, "name": _S, "function": _S, "capacity_per_day": _I},
@@ -136,12 +138,12 @@ def record_frame(kind: str, columns: Mapping[str, Any]) -> pl.DataFrame:
 
 
 def sequential_ids(prefix: str, count: int, *, width: int, first: int = 1) -> pl.Series:
-    """Return ``count`` ids ``<prefix><number>`` numbered from ``first``, zero-padded to ``width``."""
+    """Return ``count`` ids ``<prefix><number>`` from ``first`` on, zero-padded to ``width``."""
     numbers = pl.int_range(first, first + count, dtype=pl.Int64, eager=True)
     return (prefix + numbers.cast(pl.String).str.zfill(width)).alias("id")
 
 
-def gather_or_null(lookup: pl.Series, index: object) -> pl.Series:
+def gather_or_null(lookup: pl.Series, index: npt.NDArray[np.int64]) -> pl.Series:
     """Return ``lookup`` gathered at ``index``; negative indexes become nulls."""
     positions = pl.Series(index, dtype=pl.Int64)
     positions = pl.select(pl.when(positions >= 0).then(positions)).to_series()

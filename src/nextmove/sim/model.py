@@ -211,7 +211,14 @@ class HiddenTruth:
     activity: FloatArray
     """Relative signal intensity per account (zero for dormant accounts)."""
     stale: BoolArray
-    """Accounts deliberately silent for the last 60+ days of history."""
+    """Accounts deliberately silent for the last 60+ days of history (and after it)."""
+    contact_account: IntArray
+    """Account index of each contact row."""
+    pending_signals: pl.DataFrame
+    """Signals already set in motion that fall after ``as_of`` (ticket closes)."""
+    next_event_number: int
+    """The number the next signal's ``evt-`` id takes."""
+    next_ticket_number: int
     duplicate_of: dict[str, str] = field(default_factory=dict)
     """Duplicate account id -> the account it duplicates."""
     product_aliases: dict[str, str] = field(default_factory=dict)

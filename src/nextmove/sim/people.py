@@ -65,7 +65,7 @@ def _roles(accounts: int) -> list[_Role]:
 def hire_staff(
     rng: np.random.Generator, *, accounts: int, inactive_rate: float, company_name: str
 ) -> Staff:
-    """Return teams and owners sized for ``accounts``; some reps have left but still own accounts."""
+    """Return teams and owners sized for ``accounts``; some reps left but still own accounts."""
     roles = _roles(accounts)
     team_of = np.concatenate([np.full(r.count, r.team) for r in roles])
     role = np.concatenate([np.full(r.count, r.role) for r in roles])

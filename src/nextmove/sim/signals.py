@@ -16,9 +16,13 @@ import numpy.typing as npt
 import polars as pl
 
 from nextmove.sim.frames import gather_or_null, record_frame, sequential_ids
+from nextmove.sim.timeline import DAY_US, epoch_day
 
 __all__ = [
+    "EMAIL_CLICK",
+    "EMAIL_OPEN",
     "SIGNAL_TYPES",
+    "TICKET_OPENED",
     "SignalBatch",
     "SignalContext",
     "draw_signals",
@@ -41,15 +45,23 @@ SIGNAL_TYPES: tuple[str, ...] = (
     "support_ticket_closed",
 )
 _SOURCES = ("web", "web", "bombora", "marketo", "marketo", "on24", "product", "zendesk", "zendesk")
-(WEB, PRICING, INTENT, OPEN, CLICK, WEBINAR, USAGE, TICKET_OPENED, TICKET_CLOSED) = range(9)
+(WEB, PRICING, INTENT, EMAIL_OPEN, EMAIL_CLICK, WEBINAR, USAGE, TICKET_OPENED, TICKET_CLOSED) = (
+    range(9)
+)
+"""Signal kind codes, indexes into ``SIGNAL_TYPES``."""
 
 _TICKET_SHARE = 0.04
 _NEED_SHARE = 0.15
 _NEED_MIX = ((PRICING, 0.45), (INTENT, 0.40), (WEBINAR, 0.15))
-_PROSPECT_MIX = ((WEB, 0.60), (OPEN, 0.28), (CLICK, 0.07), (WEBINAR, 0.05))
-_CUSTOMER_MIX = ((WEB, 0.30), (OPEN, 0.17), (CLICK, 0.04), (WEBINAR, 0.03), (USAGE, 0.46))
+_PROSPECT_MIX = ((WEB, 0.60), (EMAIL_OPEN, 0.28), (EMAIL_CLICK, 0.07), (WEBINAR, 0.05))
+_CUSTOMER_MIX = (
+    (WEB, 0.30),
+    (EMAIL_OPEN, 0.17),
+    (EMAIL_CLICK, 0.04),
+    (WEBINAR, 0.03),
+    (USAGE, 0.46),
+)
 _WEEKDAY_WEIGHT = np.array([1.0, 1.0, 1.0, 1.0, 0.9, 0.25, 0.2])  # Monday first
-_DAY_US = 86_400_000_000
 
 
 @dataclass(frozen=True)
@@ -86,23 +98,30 @@ class SignalBatch:
     def select(self, rows: Ints | Bools) -> SignalBatch:
         """Return the batch restricted to ``rows``."""
         return SignalBatch(
-            *(getattr(self, f)[rows] for f in self.__dataclass_fields__)  # type: ignore[arg-type]
+            account=self.account[rows],
+            kind=self.kind[rows],
+            product=self.product[rows],
+            contact=self.contact[rows],
+            value=self.value[rows],
+            at_us=self.at_us[rows],
+            ticket=self.ticket[rows],
         )
 
     @staticmethod
     def concat(batches: list[SignalBatch]) -> SignalBatch:
         """Return the batches one after the other."""
-        fields = SignalBatch.__dataclass_fields__
         return SignalBatch(
-            *(np.concatenate([getattr(b, f) for b in batches]) for f in fields)  # type: ignore[arg-type]
+            account=np.concatenate([b.account for b in batches]),
+            kind=np.concatenate([b.kind for b in batches]),
+            product=np.concatenate([b.product for b in batches]),
+            contact=np.concatenate([b.contact for b in batches]),
+            value=np.concatenate([b.value for b in batches]),
+            at_us=np.concatenate([b.at_us for b in batches]),
+            ticket=np.concatenate([b.ticket for b in batches]),
         )
 
     def __len__(self) -> int:
         return len(self.account)
-
-
-def _epoch_day(day: date) -> int:
-    return (day - date(1970, 1, 1)).days
 
 
 def _accounts(rng: np.random.Generator, weight: Floats, count: int) -> Ints:
@@ -145,11 +164,12 @@ def _times(
     days = np.arange(first_day, int(last_day.max(initial=first_day)) + 1)
     weekday = (np.datetime64(start, "D") + days).astype("datetime64[D]").view("int64")
     weight = _WEEKDAY_WEIGHT[(weekday + 3) % 7]  # 1970-01-01 was a Thursday
-    day = first_day + rng.choice(len(days), size=n, p=weight / weight.sum())
+    cdf = np.cumsum(weight / weight.sum())
+    day = first_day + np.minimum(np.searchsorted(cdf, rng.random(n)), len(days) - 1)
     short = day > last_day[account]
     day[short] = first_day + (rng.random(int(short.sum())) * span[short]).astype(np.int64)
     seconds = np.clip(rng.normal(14.5 * 3600, 3.5 * 3600, n), 0, 86_399).astype(np.int64)
-    return (_epoch_day(start) + day) * _DAY_US + seconds * 1_000_000
+    return (epoch_day(start) + day) * DAY_US + seconds * 1_000_000
 
 
 def _tickets(
@@ -204,7 +224,7 @@ def _activity(
     product[rows] = _pick_column(rng, ctx.owned[account[rows]].astype(np.float64))
 
     contact = np.full(n, -1, dtype=np.int64)
-    rows = np.flatnonzero((kind == OPEN) | (kind == CLICK) | (kind == WEBINAR))
+    rows = np.flatnonzero((kind == EMAIL_OPEN) | (kind == EMAIL_CLICK) | (kind == WEBINAR))
     offset = (rng.random(len(rows)) * ctx.contact_count[account[rows]]).astype(np.int64)
     contact[rows] = ctx.contact_first[account[rows]] + offset
 
@@ -246,7 +266,7 @@ def draw_signals(
     last = np.minimum(silent_from - 1, last_day)
     reachable = last >= first_day
     weight = ctx.activity * reachable
-    customer = ctx.owned.any(axis=1)
+    customer = np.asarray(ctx.owned.any(axis=1), dtype=bool)
     # Tickets are only drawn for accounts that stay audible to the end, so a close never
     # breaks an account's silence.
     audible = silent_from > last_day
@@ -260,7 +280,7 @@ def draw_signals(
         last_day=last,
         first_ticket=first_ticket,
     )
-    window_end = (_epoch_day(ctx.start) + last_day + 1) * _DAY_US
+    window_end = (epoch_day(ctx.start) + last_day + 1) * DAY_US
     late = tickets.at_us >= window_end
     remaining = max(0, total - int((~late).sum()))
 
@@ -278,25 +298,42 @@ def draw_signals(
     accounts = np.concatenate([need_accounts, base_accounts])
     kinds = np.concatenate([need_kind, base_kind])
     activity = _activity(rng, ctx, accounts, kinds, first_day=first_day, last_day=last)
-    day = (activity.at_us // _DAY_US) - _epoch_day(ctx.start)
-    faded = (activity.kind == CLICK) & (day >= change_day) & (rng.random(len(day)) >= click_factor)
-    activity.kind[faded] = OPEN
+    day = (activity.at_us // DAY_US) - epoch_day(ctx.start)
+    faded = (
+        (activity.kind == EMAIL_CLICK)
+        & (day >= change_day)
+        & (rng.random(len(day)) >= click_factor)
+    )
+    activity.kind[faded] = EMAIL_OPEN
     inside = SignalBatch.concat([tickets.select(~late), activity])
     return inside, tickets.select(late)
 
 
+def _time_order(at_us: Ints) -> Ints:
+    """Return the stable order of ``at_us`` (whole seconds), by two 16-bit radix passes."""
+    if len(at_us) == 0:
+        return np.zeros(0, dtype=np.int64)
+    seconds = at_us // 1_000_000
+    seconds = seconds - seconds.min()
+    if seconds.max() >= 1 << 32:
+        return np.argsort(seconds, kind="stable")
+    order = np.argsort((seconds & 0xFFFF).astype(np.uint16), kind="stable")
+    return order[np.argsort((seconds[order] >> 16).astype(np.uint16), kind="stable")]
+
+
 def signal_frame(ctx: SignalContext, batch: SignalBatch, *, first_event: int) -> pl.DataFrame:
     """Return the ``signals`` frame of ``batch`` in time order, numbered from ``first_event``."""
-    order = pl.Series(batch.at_us).arg_sort().to_numpy()
-    batch = batch.select(order)
-    ticket = pl.Series(batch.ticket)
-    ref = pl.select(
-        pl.when(ticket >= 0).then("tkt-" + ticket.cast(pl.String).str.zfill(7))
-    ).to_series()
+    batch = batch.select(_time_order(batch.at_us))
+    n = len(batch)
+    tickets = np.flatnonzero(batch.ticket >= 0)
+    ref = pl.repeat(None, n, dtype=pl.String, eager=True)
+    if len(tickets):
+        numbers = pl.Series(batch.ticket[tickets]).cast(pl.String).str.zfill(7)
+        ref = ref.scatter(tickets, "tkt-" + numbers)
     return record_frame(
         "signals",
         {
-            "event_id": sequential_ids("evt-", len(batch), width=9, first=first_event),
+            "event_id": sequential_ids("evt-", n, width=9, first=first_event),
             "account_id": ctx.account_ids.gather(batch.account),
             "signal_type": pl.Series(SIGNAL_TYPES).gather(batch.kind),
             "product_id": gather_or_null(ctx.product_ids, batch.product),

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 
 from nextmove.sim.catalog import CatalogEntry
 from nextmove.sim.model import AccountClass, ResponseType
@@ -57,6 +58,11 @@ class ProductIndex:
     adoption: Floats
     affinity: Floats
     """(3 segments, products) shift in need."""
+
+    @property
+    def ids_series(self) -> pl.Series:
+        """The product ids as a polars series, for gathering by index."""
+        return pl.Series(self.ids, dtype=pl.String)
 
     def position(self, product_id: str) -> int:
         """Return the column of ``product_id``; aliases map to their canonical column."""
