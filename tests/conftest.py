@@ -101,4 +101,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             yellow=True,
         )
     elif ran:
-        terminalreporter.write_line(f"PostgreSQL tested: {ran} database tests ran on it", green=True)
+        terminalreporter.write_line(
+            f"PostgreSQL tested: {ran} database tests ran on it", green=True
+        )

@@ -277,27 +277,28 @@ def _parquet_batches(parquet: pq.ParquetFile, batch_rows: int) -> Iterator[Batch
 
 
 def _open_jsonl(path: Path, batch_rows: int, encoding: str) -> SourceFile:
-    columns: list[str] = []
+    # Keys may first appear on any line, so the columns are gathered in a first pass.
+    columns: dict[str, None] = {}
     with path.open(encoding=_text_encoding(encoding), errors="surrogateescape") as f:
         for line in f:
-            if line.strip():
-                try:
-                    first = json.loads(line)
-                except json.JSONDecodeError:
-                    break
-                if isinstance(first, dict):
-                    columns = [str(key) for key in first]
-                break
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(value, dict):
+                columns.update(dict.fromkeys(str(key) for key in value))
     return SourceFile(
         path=path,
         file_format=FileFormat.JSONL,
-        columns=columns,
+        columns=list(columns),
         total_rows=None,
-        _batches=_jsonl_batches(path, batch_rows, encoding),
+        _batches=_jsonl_batches(path, batch_rows, encoding, list(columns)),
     )
 
 
-def _jsonl_batches(path: Path, batch_rows: int, encoding: str) -> Iterator[Batch]:
+def _jsonl_batches(
+    path: Path, batch_rows: int, encoding: str, columns: list[str]
+) -> Iterator[Batch]:
     rows: list[dict[str, str | None]] = []
     numbers: list[int] = []
     bad: list[pl.DataFrame] = []
@@ -341,10 +342,10 @@ def _jsonl_batches(path: Path, batch_rows: int, encoding: str) -> Iterator[Batch
             rows.append({str(key): _json_text(item) for key, item in value.items()})
             numbers.append(number)
             if len(rows) >= batch_rows:
-                yield _jsonl_batch(rows, numbers, bad)
+                yield _jsonl_batch(columns, rows, numbers, bad)
                 rows, numbers, bad = [], [], []
     if rows or bad:
-        yield _jsonl_batch(rows, numbers, bad)
+        yield _jsonl_batch(columns, rows, numbers, bad)
 
 
 def _json_text(value: Any) -> str | None:
@@ -361,13 +362,13 @@ def _json_text(value: Any) -> str | None:
 
 
 def _jsonl_batch(
-    rows: list[dict[str, str | None]], numbers: list[int], bad: list[pl.DataFrame]
+    columns: list[str],
+    rows: list[dict[str, str | None]],
+    numbers: list[int],
+    bad: list[pl.DataFrame],
 ) -> Batch:
-    names: dict[str, None] = {}
-    for row in rows:
-        names.update(dict.fromkeys(row))
     frame = pl.DataFrame(
-        {name: [row.get(name) for row in rows] for name in names},
-        schema={name: pl.String for name in names},
+        {name: [row.get(name) for row in rows] for name in columns},
+        schema={name: pl.String for name in columns},
     ).with_columns(pl.Series(ROW, numbers, dtype=pl.Int64))
     return Batch(rows=frame, read_errors=_concat_errors(bad))

@@ -46,11 +46,27 @@ class FoundationRepository:
         return pl.Series(column, values, dtype=pl.String)
 
     def write_records(
-        self, kind: str, frame: pl.DataFrame, *, key: Sequence[str], append_only: bool
+        self,
+        kind: str,
+        frame: pl.DataFrame,
+        *,
+        key: Sequence[str],
+        append_only: bool,
+        update_columns: Sequence[str],
     ) -> WriteCounts:
-        """Upsert (or, for events, insert-if-new) a validated batch of ``kind`` records."""
+        """Upsert (or, for events, insert-if-new) a validated batch of ``kind`` records.
+
+        New records take every column; stored ones change only in ``update_columns``.
+        """
         table = _RECORD_TABLES[kind]
-        counts = write_batch(self._connection, table, frame, key=key, append_only=append_only)
+        counts = write_batch(
+            self._connection,
+            table,
+            frame,
+            key=key,
+            append_only=append_only,
+            update_columns=update_columns,
+        )
         if kind == "products":
             self._replace_relations(frame)
         return counts
@@ -260,6 +276,10 @@ def _polars_type(column_type: Any) -> pl.DataType:
 
 
 def _clip(value: str | None) -> str | None:
-    if value is None or len(value) <= _VALUE_LIMIT:
+    """Shorten a rejected value for storage; NUL (which PostgreSQL text refuses) shows as \\0."""
+    if value is None:
+        return None
+    value = value.replace("\x00", "\\0")
+    if len(value) <= _VALUE_LIMIT:
         return value
     return f"{value[:_VALUE_LIMIT]}… ({len(value):,} characters)"

@@ -217,8 +217,16 @@ def _land(
     with UnitOfWork(engine) as uow:
         repository = FoundationRepository(uow.connection)
         checker = _Checker(schema, mapping, repository)
+        derived = {"segment"} if mapping.segment_by_employees and "employees" in columns else set()
+        provided = tuple(
+            name
+            for name in schema.field_names
+            if name in columns or name in mapping.defaults or name in derived
+        )
         with repository.bulk_load(schema.kind, source.total_rows):
-            _land_batches(repository, checker, run_id, schema, source, columns, tally, progress)
+            _land_batches(
+                repository, checker, run_id, schema, source, columns, provided, tally, progress
+            )
         tally.counts = tally.counts + WriteCounts(duplicates=checker.silent_duplicates)
         if tally.rows_read == 0:
             raise ImportFailed(f"{source.path}: the file has a header but no rows")
@@ -262,13 +270,18 @@ def _land_batches(
     schema: RecordSchema,
     source: SourceFile,
     columns: dict[str, str],
+    provided: tuple[str, ...],
     tally: _Tally,
     progress: Progress | None,
 ) -> None:
     for batch, good in checker.checked_batches(source.batches(), columns):
         tally.rows_read += batch.rows.height + batch.read_errors[ROW].n_unique()
         counts = repository.write_records(
-            schema.kind, good.drop(ROW), key=schema.key, append_only=schema.append_only
+            schema.kind,
+            good.drop(ROW),
+            key=schema.key,
+            append_only=schema.append_only,
+            update_columns=provided,
         )
         tally.counts = tally.counts + counts
         errors = checker.take_errors()
@@ -407,10 +420,10 @@ class _Checker:
                     pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator="/").alias(
                         "value"
                     ),
-                    pl.format(
-                        "duplicate {} in this file: first seen at row {}, which was imported",
-                        pl.lit(label),
-                        pl.col("__first"),
+                    pl.concat_str(
+                        pl.lit(f"duplicate {label} in this file: first seen at row "),
+                        pl.col("__first").cast(pl.String),
+                        pl.lit(", which was imported"),
                     ).alias("reason"),
                 )
             )

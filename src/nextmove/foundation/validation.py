@@ -227,11 +227,15 @@ def _typed(
 ) -> tuple[pl.Expr, pl.Expr]:
     """Parse ``text`` as the spec's type; return (value, value-present-but-unparseable)."""
     match spec.base:
-        case "int" | "float":
+        case "int":
+            # Whole numbers are read exactly; "2822.0" or "1e3" go through a float.
             number = _number(text)
-            if spec.base == "int":
-                bad = number.is_null() | (number != number.floor()) | (number.abs() > 2**62)
-                return pl.when(bad).then(None).otherwise(number), bad
+            exact = _bare_number(text).cast(pl.Int64, strict=False)
+            whole = (number == number.floor()) & (number.abs() <= 2**53)
+            value = pl.coalesce(exact, pl.when(whole).then(number.cast(pl.Int64)))
+            return value, value.is_null()
+        case "float":
+            number = _number(text)
             return number, number.is_null()
         case "bool":
             lower = text.str.to_lowercase()
@@ -260,10 +264,14 @@ def _typed(
 
 def _number(text: pl.Expr) -> pl.Expr:
     """Read numbers as exports write them: ``1234.5``, ``USD 1,234.50``, ``$1,234``."""
+    return _bare_number(text).cast(pl.Float64, strict=False)
+
+
+def _bare_number(text: pl.Expr) -> pl.Expr:
+    """The digits of a number, without currency, spaces or thousands separators."""
     bare = text.str.replace(r"^(?:[A-Z]{3}\s?|[$€£¥]\s?)", "").str.replace_all(r"\s", "")
     grouped = bare.str.contains(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
-    bare = pl.when(grouped).then(bare.str.replace_all(",", "")).otherwise(bare)
-    return bare.cast(pl.Float64, strict=False)
+    return pl.when(grouped).then(bare.str.replace_all(",", "")).otherwise(bare)
 
 
 def _date(text: pl.Expr, formats: tuple[str, ...]) -> pl.Expr:
@@ -330,6 +338,9 @@ def _constraints(value: pl.Expr, spec: FieldSpec) -> list[tuple[pl.Expr, pl.Expr
         if spec.ge is not None:
             checks.append((value < spec.ge, pl.lit(f"must be at least {spec.ge:g}")))
     if spec.base == "str":
+        checks.append(
+            (value.str.contains("\x00", literal=True), pl.lit("contains a NUL character"))
+        )
         length = value.str.len_chars()
         if spec.max_length is not None:
             checks.append(

@@ -9,7 +9,8 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from nextmove.sim.frames import record_frame, sequential_ids
+from nextmove.errors import SimulationError
+from nextmove.sim.frames import gather_or_null, record_frame, sequential_ids
 from nextmove.sim.lexicon import (
     COUNTRIES,
     FIRST_NAMES,
@@ -72,7 +73,7 @@ def _unique_name_keys(
         if not repeated.any():
             return root
         root[repeated] = rng.integers(0, roots, size=int(repeated.sum()))
-    raise RuntimeError("could not draw unique account names")  # pragma: no cover
+    raise SimulationError("could not draw unique account names")  # pragma: no cover
 
 
 def _names(
@@ -146,6 +147,101 @@ def _blank(
     return column.scatter(np.flatnonzero(mask), None), mask
 
 
+@dataclass(frozen=True)
+class _Draft:
+    """True attributes of accounts before ids are given and fields are blanked."""
+
+    segment: Ints
+    industry: Ints
+    country: Ints
+    employees: Ints
+    age: Ints
+    name: pl.Series
+    domain: pl.Series
+    shown_domain: pl.Series
+    duplicate_of: Ints
+    parent: Ints
+
+    def take(self, order: Ints) -> _Draft:
+        """Return the accounts in ``order``, with row references renumbered to match."""
+        where = np.argsort(order)
+
+        def renumber(rows: Ints) -> Ints:
+            return np.where(rows[order] >= 0, where[np.maximum(rows[order], 0)], -1)
+
+        return _Draft(
+            segment=self.segment[order],
+            industry=self.industry[order],
+            country=self.country[order],
+            employees=self.employees[order],
+            age=self.age[order],
+            name=self.name.gather(order),
+            domain=self.domain.gather(order),
+            shown_domain=self.shown_domain.gather(order),
+            duplicate_of=renumber(self.duplicate_of),
+            parent=renumber(self.parent),
+        )
+
+
+def _draw_originals(rng: np.random.Generator, n: int) -> tuple[_Draft, pl.Series]:
+    """Return ``n`` distinct accounts and their names without a legal suffix."""
+    segment = rng.choice(3, size=n, p=_weights(_SEGMENT_SHARE))
+    low = np.log(np.array([r[0] for r in _EMPLOYEE_RANGE]))[segment]
+    high = np.log(np.array([r[1] + 1 for r in _EMPLOYEE_RANGE]))[segment]
+    industry = rng.choice(len(INDUSTRIES), size=n, p=_weights(INDUSTRY_WEIGHTS))
+    country = rng.choice(len(COUNTRIES), size=n, p=_weights(tuple(c.weight for c in COUNTRIES)))
+    name, domain, plain_name = _names(rng, industry, country)
+    draft = _Draft(
+        segment=segment,
+        industry=industry,
+        country=country,
+        employees=np.floor(np.exp(rng.uniform(low, high))).astype(np.int64),
+        age=rng.integers(30, 3650, size=n),
+        name=name,
+        domain=domain,
+        shown_domain=domain,
+        duplicate_of=np.full(n, -1, dtype=np.int64),
+        parent=np.full(n, -1, dtype=np.int64),
+    )
+    return draft, plain_name
+
+
+def _with_duplicates(
+    rng: np.random.Generator, draft: _Draft, plain_name: pl.Series, count: int
+) -> _Draft:
+    """Append ``count`` second records of random accounts: same firm, spelled differently."""
+    n = len(draft.segment)
+    original = rng.choice(n, size=count, replace=False) if count else np.zeros(0, np.int64)
+    source = np.concatenate([np.arange(n), original])
+    copies = np.maximum(1, draft.employees[original] * rng.uniform(0.9, 1.1, count))
+    return _Draft(
+        segment=draft.segment[source],
+        industry=draft.industry[source],
+        country=draft.country[source],
+        employees=np.concatenate([draft.employees, copies.astype(np.int64)]),
+        # The second record was created later than the first.
+        age=np.concatenate([draft.age, rng.integers(0, np.maximum(1, draft.age[original]))]),
+        name=pl.concat([draft.name, _name_variants(rng, plain_name.gather(original))]),
+        domain=draft.domain.gather(source),
+        shown_domain=pl.concat(
+            [draft.domain, _domain_variants(rng, draft.domain.gather(original))]
+        ),
+        duplicate_of=np.concatenate([draft.duplicate_of, original]).astype(np.int64),
+        parent=np.concatenate([draft.parent, np.full(count, -1, dtype=np.int64)]),
+    )
+
+
+def _link_parents(rng: np.random.Generator, draft: _Draft) -> None:
+    """Make a few smaller accounts subsidiaries of enterprise ones (in place)."""
+    count = len(draft.segment)
+    ents = np.flatnonzero((draft.segment == 2) & (draft.duplicate_of < 0))
+    children = np.flatnonzero((draft.segment < 2) & (draft.duplicate_of < 0))
+    n_children = min(len(children), round(_PARENT_SHARE * count)) if len(ents) else 0
+    if n_children:
+        chosen = rng.choice(children, size=n_children, replace=False)
+        draft.parent[chosen] = rng.choice(ents, size=n_children)
+
+
 def draw_accounts(
     rng: np.random.Generator,
     *,
@@ -156,90 +252,51 @@ def draw_accounts(
 ) -> AccountBook:
     """Return ``count`` accounts; duplicates and blanked fields are drawn at ``rates``."""
     n_dup = min(round(rates.duplicate_accounts * count), count // 2)
-    n = count - n_dup
-    segment = rng.choice(3, size=n, p=_weights(_SEGMENT_SHARE))
-    low = np.log(np.array([r[0] for r in _EMPLOYEE_RANGE]))[segment]
-    high = np.log(np.array([r[1] + 1 for r in _EMPLOYEE_RANGE]))[segment]
-    employees = np.floor(np.exp(rng.uniform(low, high))).astype(np.int64)
-    industry = rng.choice(len(INDUSTRIES), size=n, p=_weights(INDUSTRY_WEIGHTS))
-    country = rng.choice(len(COUNTRIES), size=n, p=_weights(tuple(c.weight for c in COUNTRIES)))
-    name, domain, plain_name = _names(rng, industry, country)
-    age = rng.integers(30, 3650, size=n)
-
-    original = rng.choice(n, size=n_dup, replace=False) if n_dup else np.zeros(0, np.int64)
-    duplicate_of = np.concatenate([np.full(n, -1), original]).astype(np.int64)
-    source = np.concatenate([np.arange(n), original])
-    segment, industry, country = segment[source], industry[source], country[source]
-    employees = np.concatenate(
-        [employees, np.maximum(1, employees[original] * rng.uniform(0.9, 1.1, n_dup)).astype(int)]
-    )
-    age = np.concatenate([age, rng.integers(0, np.maximum(1, age[original]))])
-    root_domain = domain.gather(source)
-    shown_domain = pl.concat([domain, _domain_variants(rng, domain.gather(original))])
-    name = pl.concat([name, _name_variants(rng, plain_name.gather(original))])
-
-    revenue = np.round(employees * rng.lognormal(np.log(180_000), 0.4, count), -3)
-    created_on = np.datetime64(start, "D") - age.astype("timedelta64[D]")
-    parent = np.full(count, -1, dtype=np.int64)
-    ents = np.flatnonzero((segment == 2) & (duplicate_of < 0))
-    children = np.flatnonzero((segment < 2) & (duplicate_of < 0))
-    n_children = min(len(children), round(_PARENT_SHARE * count)) if len(ents) else 0
-    if n_children:
-        chosen = rng.choice(children, size=n_children, replace=False)
-        parent[chosen] = rng.choice(ents, size=n_children)
-
+    draft, plain_name = _draw_originals(rng, count - n_dup)
+    draft = _with_duplicates(rng, draft, plain_name, n_dup)
+    _link_parents(rng, draft)
     # Scatter the duplicates among the originals, as years of data entry would.
-    order = rng.permutation(count)
-    where = np.argsort(order)
-    segment, industry, country = segment[order], industry[order], country[order]
-    employees, revenue, created_on = employees[order], revenue[order], created_on[order]
-    root_domain, shown_domain, name = (
-        root_domain.gather(order),
-        shown_domain.gather(order),
-        name.gather(order),
-    )
-    duplicate_of = np.where(duplicate_of[order] >= 0, where[duplicate_of[order]], -1)
-    parent = np.where(parent[order] >= 0, where[parent[order]], -1)
+    draft = draft.take(rng.permutation(count))
+    revenue = np.round(draft.employees * rng.lognormal(np.log(180_000), 0.4, count), -3)
+    created_on = np.datetime64(start, "D") - draft.age.astype("timedelta64[D]")
 
     ids = sequential_ids("acct-", count, width=6)
-    industry_col, has_no_industry = _blank(
-        rng, pl.Series(INDUSTRIES).gather(industry), rates.missing_industry
+    industry, has_no_industry = _blank(
+        rng, pl.Series(INDUSTRIES).gather(draft.industry), rates.missing_industry
     )
-    industry_col = _misspell(rng, industry_col, industry, rates, ~has_no_industry)
-    owner_col, _ = _blank(
+    industry = _misspell(rng, industry, draft.industry, rates, ~has_no_industry)
+    owner, _ = _blank(
         rng, rep_ids.gather(rng.integers(0, len(rep_ids), count)), rates.missing_owner
     )
-    segment_col, _ = _blank(rng, pl.Series(SEGMENTS).gather(segment), rates.missing_segment)
-    domain_col, _ = _blank(rng, shown_domain, rates.missing_domain)
+    segment, _ = _blank(rng, pl.Series(SEGMENTS).gather(draft.segment), rates.missing_segment)
+    domain, _ = _blank(rng, draft.shown_domain, rates.missing_domain)
     frame = record_frame(
         "accounts",
         {
             "account_id": ids,
-            "name": name,
-            "domain": domain_col,
-            "industry": industry_col,
-            "segment": segment_col,
-            "country": pl.Series([c.code for c in COUNTRIES]).gather(country),
-            "region": pl.Series([c.region for c in COUNTRIES]).gather(country),
-            "employees": employees,
+            "name": draft.name,
+            "domain": domain,
+            "industry": industry,
+            "segment": segment,
+            "country": pl.Series([c.code for c in COUNTRIES]).gather(draft.country),
+            "region": pl.Series([c.region for c in COUNTRIES]).gather(draft.country),
+            "employees": draft.employees,
             "annual_revenue": revenue,
-            "owner_id": owner_col,
-            "parent_account_id": pl.select(
-                pl.when(pl.Series(parent) >= 0).then(ids.gather(np.maximum(parent, 0)))
-            ).to_series(),
+            "owner_id": owner,
+            "parent_account_id": gather_or_null(ids, draft.parent),
             "created_on": created_on,
         },
     )
     return AccountBook(
         frame=frame,
         ids=ids,
-        segment=segment,
-        industry=industry,
-        country=country,
-        employees=employees,
+        segment=draft.segment,
+        industry=draft.industry,
+        country=draft.country,
+        employees=draft.employees,
         created_on=created_on,
-        root_domain=root_domain,
-        duplicate_of=duplicate_of,
+        root_domain=draft.domain,
+        duplicate_of=draft.duplicate_of,
     )
 
 

@@ -15,6 +15,7 @@ import numpy.typing as npt
 import polars as pl
 
 from nextmove.sim.frames import gather_or_null, record_frame, sequential_ids
+from nextmove.sim.sampling import pick_column
 from nextmove.sim.timeline import day_dates, timestamps
 from nextmove.sim.truth import ProductIndex
 
@@ -24,8 +25,9 @@ Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
 
-_OPEN_STAGES = ("prospecting", "qualification", "proposal", "negotiation")
+_STAGES = ("prospecting", "qualification", "proposal", "negotiation", "won", "lost")
 _OPEN_STAGE_SHARE = (0.35, 0.30, 0.20, 0.15)
+_WON, _LOST = _STAGES.index("won"), _STAGES.index("lost")
 
 
 @dataclass(frozen=True)
@@ -129,9 +131,7 @@ def draw_ledger(
     owner = account_owner.fill_null(fallback_owner.gather(rng.integers(0, len(fallback_owner), n)))
     deals = _deals(
         rng,
-        start=start,
         days=days,
-        n=n,
         products=products,
         need=need,
         value=value,
@@ -149,7 +149,7 @@ def draw_ledger(
             "opportunity_id": opp_ids,
             "account_id": account_ids.gather(deals.account),
             "product_id": gather_or_null(products.ids_series, deals.product),
-            "stage": deals.stage,
+            "stage": pl.Series(_STAGES).gather(deals.stage),
             "amount": deals.amount,
             "created_on": day_dates(start, deals.created),
             "close_date": day_dates(start, deals.close),
@@ -168,28 +168,45 @@ def draw_ledger(
 class _Deals:
     account: Ints
     product: Ints
-    stage: pl.Series
+    stage: Ints
+    """Index into ``_STAGES``."""
     amount: Floats
     created: Ints
     close: Ints
 
-    def select(self, rows: Ints) -> _Deals:
+    def select(self, rows: Ints | Bools) -> _Deals:
         return _Deals(
             self.account[rows],
             self.product[rows],
-            self.stage.gather(rows),
+            self.stage[rows],
             self.amount[rows],
             self.created[rows],
             self.close[rows],
         )
 
+    @staticmethod
+    def concat(parts: list[_Deals]) -> _Deals:
+        return _Deals(
+            np.concatenate([d.account for d in parts]),
+            np.concatenate([d.product for d in parts]),
+            np.concatenate([d.stage for d in parts]),
+            np.concatenate([d.amount for d in parts]),
+            np.concatenate([d.created for d in parts]),
+            np.concatenate([d.close for d in parts]),
+        )
+
+
+def _closed(
+    rng: np.random.Generator, account: Ints, product: Ints, close: Ints, stage: int, amount: Floats
+) -> _Deals:
+    created = close - rng.integers(7, 90, len(account))
+    return _Deals(account, product, np.full(len(account), stage), amount, created, close)
+
 
 def _deals(
     rng: np.random.Generator,
     *,
-    start: date,
     days: int,
-    n: int,
     products: ProductIndex,
     need: Floats,
     value: Floats,
@@ -198,72 +215,42 @@ def _deals(
     since: Ints,
     purchases: Purchases,
 ) -> _Deals:
-    """Return won (recent and older), lost and open deals."""
-    # Every purchase in the history closed a won deal on the day of purchase.
-    won_a, won_p, won_close = purchases.account, purchases.product, purchases.day
-    # Some older holdings of the last two years came through a recorded deal.
+    """Return won (recent and older), lost (recent and older) and open deals."""
+    n = len(need)
+    # Every purchase in the history closed a won deal on the day of purchase, and some
+    # older holdings of the last two years came through a recorded deal.
+    won_a, won_p = purchases.account, purchases.product
     old_a, old_p = np.nonzero(held_at_start)
     recorded = (since[old_a, old_p] > -730) & (rng.random(len(old_a)) < 0.15)
     old_a, old_p = old_a[recorded], old_p[recorded]
-    old_close = since[old_a, old_p]
-    # Lost deals, recent and older: accounts with need, for a product they could buy.
-    top_need = need.max(axis=1, initial=0.0)
-    n_recent_lost = round(0.9 * len(won_a) + 0.002 * n)
-    n_lost = n_recent_lost + round(0.8 * len(old_a))
-    lost_a = rng.choice(n, size=n_lost, p=top_need**2 / (top_need**2).sum())
-    lost_p = _best_product(rng, need, products.eligible(held_at_start), lost_a)
-    lost_close = np.concatenate(
-        [rng.integers(0, days, n_recent_lost), -rng.integers(1, 730, n_lost - n_recent_lost)]
-    )
-    # Open deals on the products accounts could buy next.
-    n_open = round(0.08 * n)
-    open_a = rng.choice(n, size=n_open, p=top_need**2 / (top_need**2).sum())
-    open_p = _best_product(rng, need, products.eligible(held), open_a)
-    keep_lost, keep_open = lost_p >= 0, open_p >= 0
-    lost_a, lost_p, lost_close = lost_a[keep_lost], lost_p[keep_lost], lost_close[keep_lost]
-    open_a, open_p = open_a[keep_open], open_p[keep_open]
-    open_created = days - 1 - rng.integers(0, 120, len(open_a))
-    open_close = days - 1 + rng.integers(7, 120, len(open_a))
-    open_stage = rng.choice(len(_OPEN_STAGES), size=len(open_a), p=np.array(_OPEN_STAGE_SHARE))
+    won = _closed(rng, won_a, won_p, purchases.day, _WON, value[won_a, won_p])
+    old = _closed(rng, old_a, old_p, since[old_a, old_p], _WON, value[old_a, old_p])
 
-    closed_a = np.concatenate([won_a, old_a, lost_a])
-    closed_p = np.concatenate([won_p, old_p, lost_p])
-    close = np.concatenate([won_close, old_close, lost_close])
-    created = close - rng.integers(7, 90, len(closed_a))
-    discount = np.where(rng.random(len(lost_a)) < 0.5, 1.0, rng.uniform(0.7, 1.2, len(lost_a)))
-    stage = pl.concat(
-        [
-            pl.Series(
-                ["won"] * (len(won_a) + len(old_a)) + ["lost"] * len(lost_a), dtype=pl.String
-            ),
-            pl.Series(_OPEN_STAGES).gather(open_stage),
-        ]
+    # Lost and open deals go to accounts with need, for a product they could buy.
+    top_need = need.max(axis=1, initial=0.0) ** 2
+    n_recent = round(0.9 * len(won_a) + 0.002 * n)
+    n_lost = n_recent + round(0.8 * len(old_a))
+    lost_a = rng.choice(n, size=n_lost, p=top_need / top_need.sum())
+    lost_p = pick_column(rng, need[lost_a] ** 3 * products.eligible(held_at_start[lost_a]))
+    close = np.concatenate(
+        [rng.integers(0, days, n_recent), -rng.integers(1, 730, n_lost - n_recent)]
     )
-    return _Deals(
-        account=np.concatenate([closed_a, open_a]),
-        product=np.concatenate([closed_p, open_p]),
-        stage=stage,
-        amount=np.concatenate(
-            [
-                value[won_a, won_p],
-                value[old_a, old_p],
-                np.round(value[lost_a, lost_p] * discount, -1),
-                value[open_a, open_p],
-            ]
-        ),
-        created=np.concatenate([created, open_created]),
-        close=np.concatenate([close, open_close]),
-    )
+    discount = np.where(rng.random(n_lost) < 0.5, 1.0, rng.uniform(0.7, 1.2, n_lost))
+    amount = np.round(value[lost_a, np.maximum(lost_p, 0)] * discount, -1)
+    lost = _closed(rng, lost_a, lost_p, close, _LOST, amount).select(lost_p >= 0)
 
-
-def _best_product(rng: np.random.Generator, need: Floats, eligible: Bools, rows: Ints) -> Ints:
-    """Return a product per row drawn in proportion to need cubed among eligible ones, or -1."""
-    weight = need[rows] ** 3 * eligible[rows]
-    total = weight.sum(axis=1)
-    cdf = np.cumsum(weight, axis=1)
-    u = rng.random(len(rows)) * total
-    picked = np.minimum((cdf <= u[:, None]).sum(axis=1), need.shape[1] - 1)
-    return np.where(total > 0, picked, -1).astype(np.int64)
+    open_a = rng.choice(n, size=round(0.08 * n), p=top_need / top_need.sum())
+    open_p = pick_column(rng, need[open_a] ** 3 * products.eligible(held[open_a]))
+    m = len(open_a)
+    pending = _Deals(
+        account=open_a,
+        product=open_p,
+        stage=rng.choice(len(_OPEN_STAGE_SHARE), size=m, p=np.array(_OPEN_STAGE_SHARE)),
+        amount=value[open_a, np.maximum(open_p, 0)],
+        created=days - 1 - rng.integers(0, 120, m),
+        close=days - 1 + rng.integers(7, 120, m),
+    ).select(open_p >= 0)
+    return _Deals.concat([won, old, lost, pending])
 
 
 def _outcomes(
@@ -281,9 +268,8 @@ def _outcomes(
 ) -> pl.DataFrame:
     """Return purchase, opportunity, unsubscribe and complaint outcomes inside the history."""
     in_window = (deals.close >= 0) & (deals.close < days)
-    stage = deals.stage.to_numpy()
-    won = np.flatnonzero(in_window & (stage == "won"))
-    lost = np.flatnonzero(in_window & (stage == "lost"))
+    won = np.flatnonzero(in_window & (deals.stage == _WON))
+    lost = np.flatnonzero(in_window & (deals.stage == _LOST))
     created = np.flatnonzero((deals.created >= 0) & (deals.created < days))
     unsub = np.flatnonzero(unsubscribed)
     unsub_day = rng.integers(0, days, len(unsub))
@@ -295,10 +281,10 @@ def _outcomes(
         parts.append(
             pl.DataFrame(
                 {
-                    "outcome_type": pl.Series([kind] * len(rows), dtype=pl.String),
+                    "outcome_type": pl.repeat(kind, len(rows), dtype=pl.String, eager=True),
                     "day": day,
                     "value": value,
-                    "source": pl.Series([source] * len(rows), dtype=pl.String),
+                    "source": pl.repeat(source, len(rows), dtype=pl.String, eager=True),
                     **ids,
                 }
             )
@@ -332,7 +318,9 @@ def _outcomes(
 
     table = pl.concat(parts, how="diagonal")
     day = table["day"].to_numpy()
-    table = table.with_columns(occurred_at=_times(rng, start, day)).sort("occurred_at")
+    table = table.with_columns(occurred_at=_times(rng, start, day)).sort(
+        "occurred_at", maintain_order=True
+    )
     return record_frame(
         "outcomes",
         {

@@ -8,6 +8,7 @@ engagement, usage scores).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -16,6 +17,7 @@ import numpy.typing as npt
 import polars as pl
 
 from nextmove.sim.frames import gather_or_null, record_frame, sequential_ids
+from nextmove.sim.sampling import pick_column, repeat_by_weight
 from nextmove.sim.timeline import DAY_US, epoch_day
 
 __all__ = [
@@ -75,7 +77,8 @@ class SignalContext:
     contact_count: Ints
     product_ids: pl.Series
     need: Floats
-    owned: Bools
+    held: Bools
+    """Products held, under the id the holding is recorded with (usage and tickets use it)."""
     eligible: Bools
     activity: Floats
     start: date
@@ -124,30 +127,10 @@ class SignalBatch:
         return len(self.account)
 
 
-def _accounts(rng: np.random.Generator, weight: Floats, count: int) -> Ints:
-    """Return ``count`` account indexes drawn in proportion to ``weight``, sorted."""
-    total = weight.sum()
-    if count == 0 or total <= 0:
-        return np.zeros(0, dtype=np.int64)
-    per_account = rng.multinomial(count, weight / total)
-    return np.repeat(np.arange(len(weight), dtype=np.int64), per_account)
-
-
 def _mix(rng: np.random.Generator, mix: tuple[tuple[int, float], ...], count: int) -> Ints:
     kinds = np.array([k for k, _ in mix])
     shares = np.array([s for _, s in mix])
     return kinds[rng.choice(len(kinds), size=count, p=shares / shares.sum())]
-
-
-def _pick_column(rng: np.random.Generator, weight: Floats) -> Ints:
-    """Return one column per row drawn in proportion to ``weight``; -1 where a row is all zero."""
-    if len(weight) == 0:
-        return np.zeros(0, dtype=np.int64)
-    cdf = np.cumsum(weight, axis=1)
-    total = cdf[:, -1]
-    u = rng.random(len(weight)) * total
-    picked = (cdf <= u[:, None]).sum(axis=1)
-    return np.where(total > 0, np.minimum(picked, weight.shape[1] - 1), -1)
 
 
 def _times(
@@ -182,15 +165,15 @@ def _tickets(
     last_day: Ints,
     first_ticket: int,
 ) -> SignalBatch:
-    account = _accounts(rng, weight, count)
+    account = repeat_by_weight(rng, weight, count)
     n = len(account)
     with_product = rng.random(n) < 0.7
-    product = _pick_column(rng, ctx.owned[account].astype(np.float64))
+    product = pick_column(rng, ctx.held[account].astype(np.float64))
     product = np.where(with_product, product, -1)
     priority = rng.choice(4, size=n, p=np.array([0.1, 0.3, 0.4, 0.2])) + 1.0
     opened = _times(rng, account, start=ctx.start, first_day=first_day, last_day=last_day)
     hours = 1.0 + rng.exponential(40.0, n) / priority
-    closed = opened + (hours * 3.6e9).astype(np.int64)
+    closed = opened + (hours * 3600).astype(np.int64) * 1_000_000
     ticket = first_ticket + np.arange(n, dtype=np.int64)
     none = np.full(n, -1, dtype=np.int64)
     return SignalBatch(
@@ -219,9 +202,9 @@ def _activity(
     wants_need = (kind == PRICING) | (kind == INTENT)
     rows = np.flatnonzero(wants_need)
     need = ctx.need[account[rows]]
-    product[rows] = _pick_column(rng, need**3 * ctx.eligible[account[rows]])
+    product[rows] = pick_column(rng, need**3 * ctx.eligible[account[rows]])
     rows = np.flatnonzero(kind == USAGE)
-    product[rows] = _pick_column(rng, ctx.owned[account[rows]].astype(np.float64))
+    product[rows] = pick_column(rng, ctx.held[account[rows]].astype(np.float64))
 
     contact = np.full(n, -1, dtype=np.int64)
     rows = np.flatnonzero((kind == EMAIL_OPEN) | (kind == EMAIL_CLICK) | (kind == WEBINAR))
@@ -231,12 +214,12 @@ def _activity(
     value = np.ones(n)
     rows = np.flatnonzero(kind == WEB)
     value[rows] = rng.geometric(0.4, len(rows))
-    fit = ctx.need[account, np.maximum(product, 0)]
     rows = np.flatnonzero((kind == INTENT) & (product >= 0))
-    value[rows] = np.round(np.clip(55 + 45 * fit[rows] + rng.normal(0, 5, len(rows)), 0, 100))
+    fit = ctx.need[account[rows], product[rows]]
+    value[rows] = np.round(np.clip(55 + 45 * fit + rng.normal(0, 5, len(rows)), 0, 100))
     rows = np.flatnonzero((kind == USAGE) & (product >= 0))
-    noise = rng.normal(0, 8, len(rows))
-    value[rows] = np.round(np.clip(25 + 65 * fit[rows] + noise, 0, 100), 1)
+    fit = ctx.need[account[rows], product[rows]]
+    value[rows] = np.round(np.clip(25 + 65 * fit + rng.normal(0, 8, len(rows)), 0, 100), 1)
     # A signal about a product the account cannot have is dropped to a product-less visit.
     lost = ((kind == USAGE) | (kind == PRICING) | (kind == INTENT)) & (product < 0)
     kind = np.where(lost, WEB, kind)
@@ -256,8 +239,8 @@ def draw_signals(
     click_factor: float,
     change_day: int,
     first_ticket: int,
-) -> tuple[SignalBatch, SignalBatch]:
-    """Return (signals inside the window, ticket closes that fall after it).
+) -> tuple[list[SignalBatch], SignalBatch]:
+    """Return (batches of signals inside the window, ticket closes that fall after it).
 
     Exactly ``total`` signals land in days ``first_day..last_day`` (relative to
     ``ctx.start``). An account is silent from day ``silent_from[i]`` on; from
@@ -266,7 +249,7 @@ def draw_signals(
     last = np.minimum(silent_from - 1, last_day)
     reachable = last >= first_day
     weight = ctx.activity * reachable
-    customer = np.asarray(ctx.owned.any(axis=1), dtype=bool)
+    customer = np.asarray(ctx.held.any(axis=1), dtype=bool)
     # Tickets are only drawn for accounts that stay audible to the end, so a close never
     # breaks an account's silence.
     audible = silent_from > last_day
@@ -286,10 +269,10 @@ def draw_signals(
 
     n_need = round(_NEED_SHARE * remaining)
     top_need = ctx.need.max(axis=1, initial=0.0)
-    need_accounts = _accounts(rng, weight * top_need**3, n_need)
+    need_accounts = repeat_by_weight(rng, weight * top_need**3, n_need)
     need_kind = _mix(rng, _NEED_MIX, len(need_accounts))
 
-    base_accounts = _accounts(rng, weight, remaining - len(need_accounts))
+    base_accounts = repeat_by_weight(rng, weight, remaining - len(need_accounts))
     base_kind = np.empty(len(base_accounts), dtype=np.int64)
     is_customer = customer[base_accounts]
     base_kind[is_customer] = _mix(rng, _CUSTOMER_MIX, int(is_customer.sum()))
@@ -305,8 +288,7 @@ def draw_signals(
         & (rng.random(len(day)) >= click_factor)
     )
     activity.kind[faded] = EMAIL_OPEN
-    inside = SignalBatch.concat([tickets.select(~late), activity])
-    return inside, tickets.select(late)
+    return [tickets.select(~late), activity], tickets.select(late)
 
 
 def _time_order(at_us: Ints) -> Ints:
@@ -321,26 +303,45 @@ def _time_order(at_us: Ints) -> Ints:
     return order[np.argsort((seconds[order] >> 16).astype(np.uint16), kind="stable")]
 
 
-def signal_frame(ctx: SignalContext, batch: SignalBatch, *, first_event: int) -> pl.DataFrame:
-    """Return the ``signals`` frame of ``batch`` in time order, numbered from ``first_event``."""
-    batch = batch.select(_time_order(batch.at_us))
-    n = len(batch)
-    tickets = np.flatnonzero(batch.ticket >= 0)
+def signal_frame(
+    ctx: SignalContext, batches: Sequence[SignalBatch], *, first_event: int
+) -> pl.DataFrame:
+    """Return the ``signals`` frame of ``batches`` in time order, numbered from ``first_event``."""
+    parts = [
+        pl.DataFrame(
+            {
+                "account": batch.account,
+                "kind": batch.kind,
+                "product": batch.product,
+                "contact": batch.contact,
+                "value": batch.value,
+                "at_us": batch.at_us,
+                "ticket": batch.ticket,
+            }
+        )
+        for batch in batches
+    ]
+    at_us = np.concatenate([batch.at_us for batch in batches])
+    # A polars gather: it runs in parallel where numpy's fancy indexing does not.
+    numbers = pl.concat(parts, rechunk=False)[_time_order(at_us)]
+    n = numbers.height
+    ticket = numbers["ticket"].to_numpy()
+    tickets = np.flatnonzero(ticket >= 0)
     ref = pl.repeat(None, n, dtype=pl.String, eager=True)
     if len(tickets):
-        numbers = pl.Series(batch.ticket[tickets]).cast(pl.String).str.zfill(7)
-        ref = ref.scatter(tickets, "tkt-" + numbers)
+        ref = ref.scatter(tickets, "tkt-" + pl.Series(ticket[tickets]).cast(pl.String).str.zfill(7))
+    kind = numbers["kind"]
     return record_frame(
         "signals",
         {
             "event_id": sequential_ids("evt-", n, width=9, first=first_event),
-            "account_id": ctx.account_ids.gather(batch.account),
-            "signal_type": pl.Series(SIGNAL_TYPES).gather(batch.kind),
-            "product_id": gather_or_null(ctx.product_ids, batch.product),
-            "contact_id": gather_or_null(ctx.contact_ids, batch.contact),
-            "value": batch.value,
-            "occurred_at": pl.Series(batch.at_us).cast(pl.Datetime("us", "UTC")),
-            "source": pl.Series(_SOURCES).gather(batch.kind),
+            "account_id": ctx.account_ids.gather(numbers["account"]),
+            "signal_type": pl.Series(SIGNAL_TYPES).gather(kind),
+            "product_id": gather_or_null(ctx.product_ids, numbers["product"].to_numpy()),
+            "contact_id": gather_or_null(ctx.contact_ids, numbers["contact"].to_numpy()),
+            "value": numbers["value"],
+            "occurred_at": numbers["at_us"].cast(pl.Datetime("us", "UTC")),
+            "source": pl.Series(_SOURCES).gather(kind),
             "ref": ref,
         },
     )

@@ -25,7 +25,7 @@ import polars as pl
 from nextmove.domain import Outcome, Signal
 from nextmove.errors import SimulationError
 from nextmove.sim.catalog import catalog_entries
-from nextmove.sim.company import generate
+from nextmove.sim.company import generate, stream
 from nextmove.sim.effects import ActionEffects, action_effects, drift_factors, motion_codes
 from nextmove.sim.frames import gather_or_null, record_frame, sequential_ids
 from nextmove.sim.model import MOTIONS, Motion, SimAction, SimConfig, SyntheticCompany
@@ -55,6 +55,7 @@ class World:
     """A synthetic company that answers actions with outcomes and produces daily signals."""
 
     def __init__(self, source: SyntheticCompany | SimConfig) -> None:
+        """Start on the company's ``as_of`` (a config is turned into a company first)."""
         company = source if isinstance(source, SyntheticCompany) else generate(source)
         self.company = company
         self._config = company.config
@@ -78,8 +79,9 @@ class World:
         self._emailed: Ints = np.zeros(0, dtype=np.int64)
         self._today_signals: pl.DataFrame | None = None
         n = len(self._account_index)
-        self._contact_first = np.searchsorted(self._truth.contact_account, np.arange(n))
-        self._contact_count = np.bincount(self._truth.contact_account, minlength=n)
+        contact_account = self._truth.contact_account
+        self._contact_first = np.searchsorted(contact_account, np.arange(n)).astype(np.int64)
+        self._contact_count = np.bincount(contact_account, minlength=n).astype(np.int64)
 
     @property
     def day(self) -> date:
@@ -94,7 +96,7 @@ class World:
     def holds(self, account_id: str, product_id: str) -> bool:
         """Return whether an account currently owns a product (under either of its names)."""
         owned = self._products.owned(self._held[self._index(account_id)])
-        return bool(owned[self._products.ids.index(product_id)])
+        return bool(owned[self._product(product_id)])
 
     # -- the oracle ---------------------------------------------------------------------
 
@@ -178,7 +180,7 @@ class World:
         """
         account, motion, product = self._parse(actions)
         d = self._day_index
-        rng = np.random.default_rng([self._config.seed, 99, _OUTCOMES_STREAM, d + 1])
+        rng = stream(self._config, "world", _OUTCOMES_STREAM, d + 1)
         n, p = int(self._held.shape[0]), int(self._held.shape[1])
         u_buy, u_unsub, u_complaint, u_churn = (
             rng.random((n, p)),
@@ -206,7 +208,7 @@ class World:
         self._held |= bought
         self._held[churned] = False
         self._churned |= churned
-        self._emailed = np.unique(account[motion == 1])
+        self._emailed = np.unique(account[motion == MOTIONS.index(Motion.DIGITAL_PROGRAM)])
         self._day_index = d + 1
         self._today_signals = None
         return frame
@@ -222,7 +224,7 @@ class World:
             return self._today_signals
         d = self._day_index
         config = self._config
-        rng = np.random.default_rng([config.seed, 99, _SIGNALS_STREAM, d])
+        rng = stream(config, "world", _SIGNALS_STREAM, d)
         ctx = self._signal_context()
         click_factor = float(
             drift_factors(
@@ -241,16 +243,14 @@ class World:
             change_day=config.change_day,
             first_ticket=self._next_ticket,
         )
-        opened = inside.kind == TICKET_OPENED
-        self._next_ticket += int(opened.sum())
-        replies = self._email_replies(rng, ctx, click_factor)
-        fresh = build_signal_frame(
-            ctx, SignalBatch.concat([inside, replies]), first_event=self._next_event
-        )
+        self._next_ticket += sum(int((b.kind == TICKET_OPENED).sum()) for b in inside)
+        replies = self._email_replies(rng, click_factor)
+        fresh = build_signal_frame(ctx, [*inside, replies], first_event=self._next_event)
         self._next_event += fresh.height
-        later = build_signal_frame(ctx, late, first_event=self._next_event)
+        later = build_signal_frame(ctx, [late], first_event=self._next_event)
         self._next_event += later.height
-        due = pl.col("occurred_at").dt.date() == self.day
+        # Closes due on a day nobody asked for signals arrive late, with the next call.
+        due = pl.col("occurred_at").dt.date() <= self.day
         self._today_signals = pl.concat([fresh, self._pending.filter(due)]).sort(
             "occurred_at", maintain_order=True
         )
@@ -343,41 +343,33 @@ class World:
     ) -> pl.DataFrame:  # fmt: skip
         """Return the outcomes of tomorrow: purchases, unsubscribes and complaints."""
         buyer, product = np.nonzero(bought)
-        contact_account = self._truth.contact_account
-        # The first reachable contact of each account is the one who opts out.
-        reachable = np.flatnonzero(self._reachable)
-        holders, first = np.unique(contact_account[reachable], return_index=True)
-        first_reachable = np.full(len(self._account_index), -1, dtype=np.int64)
-        first_reachable[holders] = reachable[first]
-        leaver = np.flatnonzero(unsubscribed & (first_reachable >= 0))
-        contact = first_reachable[leaver]
+        # An account's first reachable contact is the one who opts out (and may complain).
+        candidates = np.flatnonzero(unsubscribed)
+        contact_of = self._first_reachable(candidates)
+        leaver, contact = candidates[contact_of >= 0], contact_of[contact_of >= 0]
         self._reachable[contact] = False
-        complainer = leaver[u_complaint[leaver] < _COMPLAINT_SHARE]
-        contact_of = first_reachable.copy()
-        contact_of[leaver] = contact
-        kinds = (
-            ["purchase"] * len(buyer)
-            + ["unsubscribe"] * len(leaver)
-            + ["complaint"] * len(complainer)
+        complaining = u_complaint[leaver] < _COMPLAINT_SHARE
+        complainer = leaver[complaining]
+        counts = {"purchase": len(buyer), "unsubscribe": len(leaver), "complaint": len(complainer)}
+        kinds = pl.concat([pl.repeat(k, c, dtype=pl.String, eager=True) for k, c in counts.items()])
+        sources = pl.Series(["billing", "marketo", "marketo"]).gather(
+            np.repeat([0, 1, 2], list(counts.values()))
         )
         account = np.concatenate([buyer, leaver, complainer]).astype(np.int64)
-        contacts = np.concatenate([np.full(len(buyer), -1), contact, contact_of[complainer]])
+        contacts = np.concatenate([np.full(len(buyer), -1), contact, contact[complaining]])
         products = np.concatenate([product, np.full(len(leaver) + len(complainer), -1)])
         day = np.full(len(account), self._day_index + 1, dtype=np.int64)
         frame = pl.DataFrame(
             {
                 "account_id": self._account_ids.gather(account),
-                "outcome_type": pl.Series(kinds, dtype=pl.String),
+                "outcome_type": kinds,
                 "product_id": gather_or_null(self._products.ids_series, products),
                 "contact_id": gather_or_null(self._contact_ids, contacts),
                 "value": np.where(
                     products >= 0, self._truth.value[account, np.maximum(products, 0)], 0.0
                 ),
                 "occurred_at": timestamps(self._config.start, day, seconds[account]),
-                "source": pl.Series(
-                    ["billing"] * len(buyer) + ["marketo"] * (len(leaver) + len(complainer)),
-                    dtype=pl.String,
-                ),
+                "source": sources,
             }
         ).sort("occurred_at", maintain_order=True)
         ids = sequential_ids("out-", frame.height, width=7, first=self._next_outcome)
@@ -389,27 +381,34 @@ class World:
         return SignalContext(
             account_ids=self._account_ids,
             contact_ids=self._contact_ids,
-            contact_first=self._contact_first.astype(np.int64),
-            contact_count=self._contact_count.astype(np.int64),
+            contact_first=self._contact_first,
+            contact_count=self._contact_count,
             product_ids=self._products.ids_series,
             need=truth.need,
-            owned=self._products.owned(self._held),
+            held=self._held,
             eligible=self._products.eligible(self._held),
             activity=truth.activity,
             start=self._config.start,
         )
 
-    def _email_replies(
-        self, rng: np.random.Generator, ctx: SignalContext, click_factor: float
-    ) -> SignalBatch:
+    def _first_reachable(self, accounts: Ints) -> Ints:
+        """Return each account's first contact with an email and no opt-out, or -1."""
+        found = np.full(len(accounts), -1, dtype=np.int64)
+        first, count = self._contact_first[accounts], self._contact_count[accounts]
+        for offset in range(int(count.max(initial=0))):
+            candidate = np.minimum(first + offset, len(self._reachable) - 1)
+            usable = (found < 0) & (offset < count) & self._reachable[candidate]
+            found[usable] = candidate[usable]
+        return found
+
+    def _email_replies(self, rng: np.random.Generator, click_factor: float) -> SignalBatch:
         """Return opens and clicks from the accounts the digital programme emailed yesterday."""
-        account = self._emailed
+        contact = self._first_reachable(self._emailed)
+        account, contact = self._emailed[contact >= 0], contact[contact >= 0]
         u = rng.random(len(account))
         opened = u < _OPEN_RATE
-        clicked = u < _CLICK_RATE * click_factor
-        account = account[opened]
-        kind = np.where(clicked[opened], EMAIL_CLICK, EMAIL_OPEN)
-        offset = (rng.random(len(account)) * ctx.contact_count[account]).astype(np.int64)
+        kind = np.where(u < _CLICK_RATE * click_factor, EMAIL_CLICK, EMAIL_OPEN)[opened]
+        account, contact = account[opened], contact[opened]
         seconds = rng.integers(7 * 3600, 20 * 3600, len(account))
         day = np.full(len(account), self._day_index, dtype=np.int64)
         at_us = timestamps(self._config.start, day, seconds).cast(pl.Int64).to_numpy()
@@ -418,7 +417,7 @@ class World:
             account=account,
             kind=kind.astype(np.int64),
             product=none,
-            contact=ctx.contact_first[account] + offset,
+            contact=contact,
             value=np.ones(len(account)),
             at_us=at_us,
             ticket=none,

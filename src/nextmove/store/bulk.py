@@ -46,17 +46,24 @@ def write_batch(
     *,
     key: Sequence[str],
     append_only: bool,
+    update_columns: Sequence[str] | None = None,
 ) -> WriteCounts:
     """Write ``frame`` (columns named as ``table``'s, keys unique) inside the caller's transaction.
 
-    Upserts update only the columns present in ``frame`` and only when a value differs;
-    append-only writes skip rows whose key is already stored.
+    New rows are inserted whole. Stored rows are updated in ``update_columns`` (default:
+    all of ``frame``'s) and only when a value differs; append-only writes skip rows
+    whose key is already stored.
     """
     if frame.height == 0:
         return WriteCounts()
+    updating = list(update_columns if update_columns is not None else frame.columns)
     if connection.dialect.name == "postgresql":
-        return _write_postgresql(connection, table, frame, key=key, append_only=append_only)
-    return _write_sqlite(connection, table, frame, key=key, append_only=append_only)
+        return _write_postgresql(
+            connection, table, frame, key=key, append_only=append_only, updating=updating
+        )
+    return _write_sqlite(
+        connection, table, frame, key=key, append_only=append_only, updating=updating
+    )
 
 
 @contextmanager
@@ -154,6 +161,7 @@ def _write_sqlite(
     *,
     key: Sequence[str],
     append_only: bool,
+    updating: Sequence[str],
 ) -> WriteCounts:
     columns = list(frame.columns)
     existing = 0 if append_only else _count_existing(connection, table, frame, key)
@@ -161,7 +169,7 @@ def _write_sqlite(
         f"INSERT INTO {_quote(connection, table.name)} "
         f"({', '.join(_quote(connection, c) for c in columns)}) "
         f"VALUES ({', '.join('?' * len(columns))}) "
-        + _conflict_clause(connection, table, columns, key, append_only)
+        + _conflict_clause(connection, table, updating, key, append_only)
     )
     # Inserting in key order touches each page of the key's B-tree once per batch.
     rows = _as_text_columns(frame.sort(key), bool_as_int=True).rows()
@@ -184,6 +192,7 @@ def _write_postgresql(
     *,
     key: Sequence[str],
     append_only: bool,
+    updating: Sequence[str],
 ) -> WriteCounts:
     columns = list(frame.columns)
     target = _quote(connection, table.name)
@@ -209,6 +218,6 @@ def _write_postgresql(
         )
     affected = connection.exec_driver_sql(
         f"INSERT INTO {target} ({column_list}) SELECT {column_list} FROM {stage} "
-        + _conflict_clause(connection, table, columns, key, append_only)
+        + _conflict_clause(connection, table, updating, key, append_only)
     ).rowcount
     return _counts(frame.height, existing, affected, append_only)
