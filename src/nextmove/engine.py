@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
 
@@ -13,9 +13,17 @@ from sqlalchemy import Engine as SqlEngine
 from nextmove.config import Settings
 from nextmove.domain import RECORD_TYPES, Record
 from nextmove.errors import ImportFailed, NotFound
+from nextmove.foundation.identity import DuplicatePair
 from nextmove.foundation.model import ColumnMapping, FileFormat, ImportSummary, QuarantineEntry
+from nextmove.foundation.readiness import ReadinessReport, load_rules
 from nextmove.foundation.repository import FoundationRepository
-from nextmove.foundation.service import Progress, import_file, import_records
+from nextmove.foundation.service import (
+    Progress,
+    assess_foundation,
+    find_duplicates,
+    import_file,
+    import_records,
+)
 from nextmove.store import UnitOfWork, current_revision, head_revision, upgrade
 
 __all__ = ["Engine"]
@@ -163,6 +171,31 @@ class Engine:
         """Return quarantined values (of one import run, or all), with row and reason."""
         with UnitOfWork(self._database) as uow:
             return FoundationRepository(uow.connection).quarantined(run_id=run_id, limit=limit)
+
+    def readiness(
+        self,
+        *,
+        as_of: date | datetime,
+        stale_after_days: int = 60,
+        review_after_days: int = 365,
+        rules: str | Path | None = None,
+    ) -> ReadinessReport:
+        """Return the foundation readiness report as of ``as_of``.
+
+        ``rules`` is a YAML file of decision types and vocabularies replacing the built-in
+        ``foundation/readiness.yaml``.
+        """
+        return assess_foundation(
+            engine=self._database,
+            as_of=as_of,
+            stale_after_days=stale_after_days,
+            review_after_days=review_after_days,
+            rules=load_rules(rules) if rules else None,
+        )
+
+    def duplicates(self, *, limit: int | None = None) -> list[DuplicatePair]:
+        """Return probable duplicate accounts with a confidence; nothing is merged."""
+        return find_duplicates(engine=self._database, limit=limit)
 
     def count(self, kind: str) -> int:
         """Return how many records of ``kind`` are stored."""

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import yaml
 
+from nextmove.bootstrap import system_clock
 from nextmove.cli.console import (
     console,
     error_console,
     folder_progress,
     import_progress,
+    print_duplicates,
     print_quarantine,
     print_runs,
     print_summary,
@@ -24,6 +29,8 @@ from nextmove.engine import Engine
 from nextmove.errors import ImportFailed, NextmoveError
 from nextmove.foundation.mappings import available_mappings
 from nextmove.foundation.model import FileFormat
+from nextmove.foundation.readiness import ReadinessReport
+from nextmove.foundation.report import render_html, render_json, render_markdown, render_rich
 
 __all__ = ["app", "main"]
 
@@ -35,6 +42,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+sim_app = typer.Typer(help="The synthetic company.", no_args_is_help=True)
+app.add_typer(sim_app, name="sim")
 
 
 DatabaseOption = Annotated[
@@ -153,6 +162,142 @@ def mappings_command() -> None:
     for name, kinds in available_mappings(Settings().mapping_dirs).items():
         console.print(f"[bold]{name}[/]: {', '.join(kinds)}")
     console.print("[dim]canonical needs no file: columns named as the record fields[/]")
+
+
+class ReportFormat(StrEnum):
+    """Output formats of the readiness report."""
+
+    TABLE = "table"
+    MARKDOWN = "markdown"
+    JSON = "json"
+    HTML = "html"
+
+
+def _as_of(value: str | None) -> date:
+    if value is None:
+        return system_clock().date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"expected a date like 2026-11-22, got {value!r}") from None
+
+
+@app.command("foundation")
+def foundation_command(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="report date, YYYY-MM-DD (default: today)")
+    ] = None,
+    report_format: Annotated[ReportFormat, typer.Option("--format", help="output format")] = (
+        ReportFormat.TABLE
+    ),
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write to a file")] = None,
+    stale_days: Annotated[
+        int, typer.Option(help="an account is stale after this many days without a signal")
+    ] = 60,
+    review_days: Annotated[
+        int, typer.Option(help="a product entry is stale after this many days without review")
+    ] = 365,
+    rules: Annotated[
+        Path | None,
+        typer.Option(help="YAML of decision types and vocabularies (default: built in)"),
+    ] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Print the foundation readiness report: is the data good enough to decide on?"""
+    with _engine(database_url) as engine:
+        report = engine.readiness(
+            as_of=_as_of(as_of),
+            stale_after_days=stale_days,
+            review_after_days=review_days,
+            rules=rules,
+        )
+    _emit_report(report, report_format, output)
+
+
+def _emit_report(report: ReadinessReport, report_format: ReportFormat, output: Path | None) -> None:
+    if report_format is ReportFormat.TABLE and output is None:
+        for renderable in render_rich(report):
+            console.print(renderable)
+        return
+    renderers = {
+        ReportFormat.TABLE: render_markdown,
+        ReportFormat.MARKDOWN: render_markdown,
+        ReportFormat.JSON: render_json,
+        ReportFormat.HTML: render_html,
+    }
+    text = renderers[report_format](report)
+    if output is None:
+        console.out(text, highlight=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    console.print(f"readiness report written to {output}")
+
+
+@app.command("duplicates")
+def duplicates_command(
+    limit: Annotated[int, typer.Option(help="how many pairs to show")] = 50,
+    database_url: DatabaseOption = None,
+) -> None:
+    """List probable duplicate accounts with a confidence; nothing is merged."""
+    with _engine(database_url) as engine:
+        pairs = engine.duplicates()
+    print_duplicates(pairs, limit)
+
+
+@sim_app.command("generate")
+def sim_generate(
+    out: Annotated[Path, typer.Option("--out", "-o", help="folder to write")] = Path(
+        "demo/company"
+    ),
+    accounts: Annotated[int, typer.Option(help="number of accounts")] = 10_000,
+    seed: Annotated[
+        int, typer.Option(help="random seed; the same seed gives the same company")
+    ] = 7,
+    file_format: Annotated[str, typer.Option("--format", help="csv, parquet or jsonl")] = "csv",
+) -> None:
+    """Write a synthetic B2B company as import files with a manifest.yaml."""
+    manifest = _generate(out, accounts=accounts, seed=seed, file_format=file_format)
+    console.print(
+        f"wrote {manifest.parent} (import it with `nextmove import-folder {manifest.parent}`)"
+    )
+
+
+def _generate(out: Path, *, accounts: int, seed: int, file_format: str) -> Path:
+    from nextmove.sim import SimConfig, generate, write_company
+
+    with console.status(f"generating {accounts:,} accounts"):
+        company = generate(SimConfig(seed=seed, accounts=accounts))
+        return write_company(company, out, fmt=file_format)
+
+
+@app.command("demo")
+def demo_command(
+    accounts: Annotated[int, typer.Option(help="number of accounts")] = 10_000,
+    seed: Annotated[int, typer.Option(help="random seed")] = 7,
+    workdir: Annotated[Path, typer.Option(help="where the generated files and report go")] = Path(
+        "demo"
+    ),
+    database_url: DatabaseOption = None,
+) -> None:
+    """Generate a synthetic company, import it like a real one, and report its readiness."""
+    manifest = _generate(workdir / "company", accounts=accounts, seed=seed, file_format="csv")
+    as_of = date.fromisoformat(str(yaml.safe_load(manifest.read_text(encoding="utf-8"))["as_of"]))
+    with _engine(database_url) as engine:
+        console.rule(f"importing {manifest.parent} into {engine.settings.database_url}")
+        with folder_progress() as bars:
+            summaries = engine.import_folder(manifest.parent, progress=bars)
+        for summary in summaries:
+            print_summary(summary)
+        report = engine.readiness(as_of=as_of)
+    console.rule(f"foundation readiness as of {as_of}")
+    _emit_report(report, ReportFormat.TABLE, None)
+    html = workdir / "readiness.html"
+    html.write_text(render_html(report), encoding="utf-8")
+    console.print(
+        f"\nFull report: {html}  ·  rejected rows: `nextmove quarantine`  ·  "
+        "duplicates: `nextmove duplicates`"
+    )
 
 
 def main() -> None:

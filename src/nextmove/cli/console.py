@@ -17,6 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from nextmove.foundation.identity import DuplicatePair
 from nextmove.foundation.model import ImportSummary, QuarantineEntry
 from nextmove.foundation.service import Progress as ProgressCallback
 
@@ -25,6 +26,7 @@ __all__ = [
     "error_console",
     "folder_progress",
     "import_progress",
+    "print_duplicates",
     "print_runs",
     "print_quarantine",
     "print_summary",
@@ -138,5 +140,23 @@ def print_runs(summaries: list[ImportSummary]) -> None:
             f"{s.unchanged:,}",
             f"{s.duplicates:,}",
             f"{s.quarantined_rows:,}",
+        )
+    console.print(table)
+
+
+def print_duplicates(pairs: list[DuplicatePair], limit: int) -> None:
+    """Print probable duplicate account pairs, most confident first."""
+    if not pairs:
+        console.print("no probable duplicate accounts")
+        return
+    table = Table(title=f"Probable duplicate accounts ({len(pairs):,} pairs; nothing merged)")
+    for column in ("confidence", "account a", "account b", "why"):
+        table.add_column(column, overflow="fold")
+    for pair in pairs[:limit]:
+        table.add_row(
+            f"{pair.confidence:.2f}",
+            f"{pair.name_a} ({pair.account_id_a})",
+            f"{pair.name_b} ({pair.account_id_b})",
+            "; ".join(pair.reasons),
         )
     console.print(table)

@@ -434,4 +434,7 @@ def _reasons() -> pl.Expr:
         .then("same name " + where)
         .when(pl.col("name_score").is_not_null())
         .then(pl.format("similar names ({}/100) {}", pl.col("name_score").cast(pl.Int64), where)),
+        pl.when(_other_domains()).then(
+            pl.format("but different web domains ({}, {})", "_domain_a", "_domain_b")
+        ),
     ).list.drop_nulls()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -14,15 +14,28 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from nextmove.domain import Record
 from nextmove.errors import ImportFailed, StoreError
+from nextmove.foundation.identity import DuplicatePair, find_duplicate_accounts
 from nextmove.foundation.mappings import load_mapping
 from nextmove.foundation.model import ColumnMapping, FileFormat, ImportSummary
 from nextmove.foundation.readers import Batch, SourceFile, open_source
+from nextmove.foundation.readiness import (
+    ReadinessInputs,
+    ReadinessReport,
+    ReadinessRules,
+    assess_readiness,
+)
 from nextmove.foundation.repository import FoundationRepository
 from nextmove.foundation.schema import RecordSchema, record_schema
 from nextmove.foundation.validation import ROW, error_frame, reference_errors, validate_batch
 from nextmove.store import UnitOfWork, WriteCounts
 
-__all__ = ["Progress", "import_file", "import_records"]
+__all__ = [
+    "Progress",
+    "assess_foundation",
+    "find_duplicates",
+    "import_file",
+    "import_records",
+]
 
 Progress = Callable[[int, int | None], None]
 """Called with (rows done, rows expected or None) as an import advances."""
@@ -444,3 +457,43 @@ def _derive_segment(frame: pl.DataFrame, thresholds: dict[str, int]) -> pl.DataF
         derived = pl.when(employees >= floor).then(pl.lit(segment)).otherwise(derived)
     current = pl.col("segment") if "segment" in frame.columns else pl.lit(None, dtype=pl.String)
     return frame.with_columns(pl.coalesce(current.cast(pl.String), derived).alias("segment"))
+
+
+def assess_foundation(
+    *,
+    engine: Engine,
+    as_of: date | datetime,
+    stale_after_days: int = 60,
+    review_after_days: int = 365,
+    rules: ReadinessRules | None = None,
+) -> ReadinessReport:
+    """Return the readiness report of everything stored, as of ``as_of``."""
+    with UnitOfWork(engine) as uow:
+        repository = FoundationRepository(uow.connection)
+        inputs = ReadinessInputs(
+            accounts=repository.frame("accounts"),
+            contacts=repository.frame("contacts"),
+            products=repository.frame("products"),
+            holdings=repository.frame("holdings"),
+            opportunities=repository.frame("opportunities"),
+            owners=repository.frame("owners"),
+            teams=repository.frame("teams"),
+            last_signals=repository.last_signal_at(),
+            quarantine=repository.quarantine_frame(),
+        )
+    return assess_readiness(
+        inputs,
+        as_of=as_of,
+        stale_after_days=stale_after_days,
+        review_after_days=review_after_days,
+        rules=rules,
+    )
+
+
+def find_duplicates(*, engine: Engine, limit: int | None = None) -> list[DuplicatePair]:
+    """Return probable duplicate accounts, most confident first; nothing is merged."""
+    with UnitOfWork(engine) as uow:
+        accounts = FoundationRepository(uow.connection).frame(
+            "accounts", ("account_id", "name", "domain", "country", "parent_account_id")
+        )
+    return find_duplicate_accounts(accounts, limit=limit)

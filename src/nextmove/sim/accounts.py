@@ -255,8 +255,10 @@ def draw_accounts(
     draft, plain_name = _draw_originals(rng, count - n_dup)
     draft = _with_duplicates(rng, draft, plain_name, n_dup)
     _link_parents(rng, draft)
-    # Scatter the duplicates among the originals, as years of data entry would.
-    draft = draft.take(rng.permutation(count))
+    # Number accounts in the order they were created, as a CRM does; this scatters the
+    # duplicates among the originals (each after the account it repeats).
+    shuffled = rng.permutation(count)
+    draft = draft.take(shuffled[np.argsort(-draft.age[shuffled], kind="stable")])
     revenue = np.round(draft.employees * rng.lognormal(np.log(180_000), 0.4, count), -3)
     created_on = np.datetime64(start, "D") - draft.age.astype("timedelta64[D]")
 

@@ -110,19 +110,6 @@ class SignalBatch:
             ticket=self.ticket[rows],
         )
 
-    @staticmethod
-    def concat(batches: list[SignalBatch]) -> SignalBatch:
-        """Return the batches one after the other."""
-        return SignalBatch(
-            account=np.concatenate([b.account for b in batches]),
-            kind=np.concatenate([b.kind for b in batches]),
-            product=np.concatenate([b.product for b in batches]),
-            contact=np.concatenate([b.contact for b in batches]),
-            value=np.concatenate([b.value for b in batches]),
-            at_us=np.concatenate([b.at_us for b in batches]),
-            ticket=np.concatenate([b.ticket for b in batches]),
-        )
-
     def __len__(self) -> int:
         return len(self.account)
 

@@ -90,7 +90,8 @@ def _serialise(frame: pl.DataFrame, fmt: Format) -> pl.DataFrame:
         elif dtype == UTC_DATETIME:
             changes.append(pl.col(name).dt.strftime(_DATETIME_FORMAT))
         elif isinstance(dtype, pl.List) and fmt == "csv":
-            changes.append(pl.col(name).list.join("|"))
+            joined = pl.col(name).list.join("|")
+            changes.append(pl.when(pl.col(name).list.len() > 0).then(joined).alias(name))
     return frame.with_columns(changes) if changes else frame
 
 

@@ -20,9 +20,7 @@ from nextmove.foundation.schema import record_schema
 from nextmove.foundation.validation import ROW, ValidatedBatch, validate_batch
 
 
-def validate(
-    kind: str, columns: dict[str, list[str | None]], **mapping: Any
-) -> ValidatedBatch:
+def validate(kind: str, columns: dict[str, list[str | None]], **mapping: Any) -> ValidatedBatch:
     """Validate ``columns`` (all text, as a reader yields them) as rows 2, 3, … of a file."""
     height = len(next(iter(columns.values())))
     frame = pl.DataFrame(

@@ -96,6 +96,8 @@ def test_csv_uses_the_canonical_text_forms(small: SyntheticCompany, tmp_path: Pa
     related = products.filter(pl.col("product_id") == "prod-analytics-core")["related"].item()
     assert related == "prod-analytics-pro|prod-data-pipelines"
     assert set(products["active"]) == {"true"}
+    core = (tmp_path / "products.csv").read_text().splitlines()[1]
+    assert ",12000.0,,prod-analytics-pro|" in core  # an empty tuple is an empty cell
     accounts = (tmp_path / "accounts.csv").read_text()
     assert ",," in accounts  # missing values are empty cells
 

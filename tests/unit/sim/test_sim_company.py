@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
 
@@ -183,6 +184,7 @@ def test_accounts_are_firmographically_consistent(company: SyntheticCompany) -> 
     assert set(accounts["region"]) == {"EMEA", "NA", "APAC", "LATAM"}
     assert (accounts["annual_revenue"] > 0).all()
     assert (accounts["created_on"] < company.config.start).all()
+    assert accounts["created_on"].is_sorted()  # numbered in the order they were created
     assert 0.01 < accounts["parent_account_id"].is_not_null().mean() < 0.05  # type: ignore[operator]
 
 
@@ -423,7 +425,8 @@ def test_stale_accounts_have_no_recent_signals(large_company: SyntheticCompany) 
 
 def test_inactive_owners_still_own_accounts(company: SyntheticCompany) -> None:
     inactive = company.owners.filter(~pl.col("active"))
-    assert inactive.height >= 1
+    reps = company.owners.filter(pl.col("role") == "rep").height
+    assert inactive.height == math.ceil(company.config.imperfections.inactive_owners * reps)
     assert (inactive["role"] == "rep").all()
     owned = company.accounts.filter(pl.col("owner_id").is_in(inactive["owner_id"].to_list()))
     assert owned.height > 0
