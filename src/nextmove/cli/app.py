@@ -254,7 +254,9 @@ def sim_generate(
     seed: Annotated[
         int, typer.Option(help="random seed; the same seed gives the same company")
     ] = 7,
-    file_format: Annotated[str, typer.Option("--format", help="csv, parquet or jsonl")] = "csv",
+    file_format: Annotated[FileFormat, typer.Option("--format", help="file format")] = (
+        FileFormat.CSV
+    ),
 ) -> None:
     """Write a synthetic B2B company as import files with a manifest.yaml."""
     manifest = _generate(out, accounts=accounts, seed=seed, file_format=file_format)
@@ -263,12 +265,12 @@ def sim_generate(
     )
 
 
-def _generate(out: Path, *, accounts: int, seed: int, file_format: str) -> Path:
+def _generate(out: Path, *, accounts: int, seed: int, file_format: FileFormat) -> Path:
     from nextmove.sim import SimConfig, generate, write_company
 
     with console.status(f"generating {accounts:,} accounts"):
         company = generate(SimConfig(seed=seed, accounts=accounts))
-        return write_company(company, out, fmt=file_format)
+        return write_company(company, out, fmt=file_format.value)
 
 
 @app.command("demo")
@@ -281,7 +283,7 @@ def demo_command(
     database_url: DatabaseOption = None,
 ) -> None:
     """Generate a synthetic company, import it like a real one, and report its readiness."""
-    manifest = _generate(workdir / "company", accounts=accounts, seed=seed, file_format="csv")
+    manifest = _generate(workdir / "company", accounts=accounts, seed=seed, file_format=FileFormat.CSV)
     as_of = date.fromisoformat(str(yaml.safe_load(manifest.read_text(encoding="utf-8"))["as_of"]))
     with _engine(database_url) as engine:
         console.rule(f"importing {manifest.parent} into {engine.settings.database_url}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 from rapidfuzz import fuzz, process
@@ -56,6 +57,10 @@ _DOMAIN_NAME_BONUS = 0.04
 _NAME_CONFIDENCE = 0.9
 _OTHER_DOMAIN_PENALTY = 0.2
 _MAX_PREFIX = 6
+_ROWS_PER_CALL = 512
+_PARALLEL_FROM = 512 * 512
+
+Ints = npt.NDArray[np.int64]
 _PAIR_COLUMNS = ("account_id_a", "account_id_b")
 
 
@@ -320,47 +325,45 @@ def _chunked(names: pl.DataFrame, max_block: int) -> pl.DataFrame:
 def _matches_in_chunks(names: pl.DataFrame, threshold: float) -> pl.DataFrame:
     """Name pairs scoring at least ``threshold`` within each chunk (rapidfuzz ``cdist``)."""
     sorted_names = names["_sorted"].to_list()
-    plain = names["_name"].to_numpy()
-    country = names["_country"].to_numpy()
-    bounds = names.group_by("_chunk", maintain_order=True).len()["len"].to_numpy().astype(np.int64)
-    ends = np.cumsum(bounds)
-    found_a: list[np.ndarray] = []
-    found_b: list[np.ndarray] = []
-    scores: list[np.ndarray] = []
+    bounds = names.group_by("_chunk", maintain_order=True).len()["len"].to_numpy()
+    ends = np.cumsum(bounds.astype(np.int64))
+    found: list[tuple[Ints, Ints, Ints]] = []
     for start, end in zip(ends - bounds, ends, strict=True):
-        if end - start < 2:
-            continue
-        chunk = sorted_names[start:end]
-        matrix = process.cdist(
-            chunk,
-            chunk,
-            scorer=fuzz.ratio,
-            score_cutoff=threshold,
-            dtype=np.uint8,
-            workers=-1 if end - start > 512 else 1,
-        )
-        rows, cols = np.nonzero(np.triu(matrix, 1))
-        found_a.append(rows + start)
-        found_b.append(cols + start)
-        scores.append(matrix[rows, cols])
-    if not found_a:
-        return pl.DataFrame(
-            schema={
-                "_country": pl.String,
-                "_name_a": pl.String,
-                "_name_b": pl.String,
-                "_score": pl.UInt8,
-            }
-        )
-    a, b = np.concatenate(found_a), np.concatenate(found_b)
+        # Slices of rows against the rest of the chunk bound the memory of a big block.
+        for low in range(int(start), int(end) - 1, _ROWS_PER_CALL):
+            found.append(
+                _matches(sorted_names, low, min(low + _ROWS_PER_CALL, end), end, threshold)
+            )
+    a, b, scores = (
+        np.concatenate([part[k] for part in found]) if found else np.zeros(0, np.int64)
+        for k in range(3)
+    )
     return pl.DataFrame(
         {
-            "_country": pl.Series(country[a], dtype=pl.String),
-            "_name_a": pl.Series(plain[a], dtype=pl.String),
-            "_name_b": pl.Series(plain[b], dtype=pl.String),
-            "_score": pl.Series(np.concatenate(scores), dtype=pl.UInt8),
+            "_country": names["_country"].gather(a),
+            "_name_a": names["_name"].gather(a),
+            "_name_b": names["_name"].gather(b),
+            "_score": pl.Series(scores, dtype=pl.Float64),
         }
     )
+
+
+def _matches(
+    names: list[str], low: int, high: int, end: int, threshold: float
+) -> tuple[Ints, Ints, Ints]:
+    """Pairs (i < j) with rows i in [low, high) and columns j in (i, end) that match."""
+    matrix = process.cdist(
+        names[low:high],
+        names[low:end],
+        scorer=fuzz.ratio,
+        score_cutoff=threshold,
+        dtype=np.uint8,
+        workers=-1 if (high - low) * (end - low) > _PARALLEL_FROM else 1,
+    )
+    rows, cols = np.nonzero(matrix)
+    upper = cols > rows
+    rows, cols = rows[upper], cols[upper]
+    return rows + low, cols + low, matrix[rows, cols].astype(np.int64)
 
 
 def _without_parents(pairs: pl.DataFrame, keyed: pl.DataFrame) -> pl.DataFrame:

@@ -173,7 +173,7 @@ def _write_sqlite(
     )
     # Inserting in key order touches each page of the key's B-tree once per batch.
     rows = _as_text_columns(frame.sort(key), bool_as_int=True).rows()
-    affected = connection.exec_driver_sql(sql, rows).rowcount  # type: ignore[arg-type]
+    affected = connection.exec_driver_sql(sql, rows).rowcount
     return _counts(frame.height, existing, affected, append_only)
 
 
