@@ -311,7 +311,8 @@ def _chunked(names: pl.DataFrame, max_block: int) -> pl.DataFrame:
         pending = blocked.filter(~small).drop("_prefix")
         if pending.height == 0:
             break
-    blocks = pl.concat(finished).sort("_country", "_prefix", "_name")
+    # A block is a run of one prefix, so sorting by name keeps each block together.
+    blocks = pl.concat(finished).sort("_country", "_name")
     position = pl.int_range(pl.len(), dtype=pl.Int64).over("_country")
     return (
         blocks.with_columns(position.alias("_position"))

@@ -14,7 +14,7 @@ from nextmove.foundation.schema import record_schema
 
 __all__ = ["BUILTIN_MAPPINGS", "available_mappings", "load_mapping"]
 
-BUILTIN_MAPPINGS = Path(__file__).parent / "mappings"
+BUILTIN_MAPPINGS = Path(__file__).parent / "builtin_mappings"
 
 
 def available_mappings(search_dirs: Sequence[Path] = ()) -> dict[str, list[str]]:

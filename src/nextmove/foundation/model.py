@@ -46,7 +46,7 @@ class FileFormat(StrEnum):
 class ColumnMapping(BaseModel):
     """How the columns of one export become the fields of one record type.
 
-    Loaded from YAML (see ``foundation/mappings/``); users copy and edit those files.
+    Loaded from YAML (see ``foundation/builtin_mappings/``); users copy and edit those files.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")

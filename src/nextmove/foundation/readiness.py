@@ -66,6 +66,7 @@ __all__ = [
     "assess_readiness",
     "default_rules",
     "load_rules",
+    "percent",
 ]
 
 RULES_FILE = Path(__file__).with_name("readiness.yaml")
@@ -642,7 +643,7 @@ def _report_headline(
     warnings = sum(1 for f in findings if f.severity is Severity.WARNING)
     return (
         f"{ready} of {len(decisions)} decision types have enough data for at least "
-        f"{_percent(limits.ready)} of their accounts; "
+        f"{percent(limits.ready)} of their accounts; "
         f"{_plural(critical, 'critical finding')}, {_plural(warnings, 'warning')}."
     )
 
@@ -827,7 +828,7 @@ def _decision_headline(
     who = rule.population.label
     if accounts == 0:
         return f"{rule.label}: there are no {who} to decide for."
-    line = f"{rule.label}: {_percent(score)} of {who} ({ready:,} of {accounts:,}) have enough data"
+    line = f"{rule.label}: {percent(score)} of {who} ({ready:,} of {accounts:,}) have enough data"
     if blockers and blockers[0].failing:
         top = blockers[0]
         line += f"; most often missing: {top.condition} ({top.failing:,} accounts)"
@@ -930,7 +931,7 @@ def _requirement_finding(
         Section.COMPLETENESS,
         f"completeness.{kind}.{'_or_'.join(names)}",
         Severity.CRITICAL if share < context.limits.usable else Severity.WARNING,
-        f"{words.capitalize()} is filled for only {_percent(share)} of {kind} "
+        f"{words.capitalize()} is filled for only {percent(share)} of {kind} "
         f"({filled:,} of {frame.height:,}); {_join(labels)} need{'s' if len(labels) == 1 else ''} "
         "it.",
         frame.height - filled,
@@ -1026,7 +1027,7 @@ def _stale_account_findings(
         f", {summary.never_signalled:,} of them none ever" if summary.never_signalled else ""
     )
     headline = (
-        f"{count:,} of {summary.accounts:,} accounts ({_percent(share)}) have had no signal "
+        f"{count:,} of {summary.accounts:,} accounts ({percent(share)}) have had no signal "
         f"in the last {summary.stale_after_days} days{never_part}."
     )
     if summary.never_signalled == summary.accounts:
@@ -1122,7 +1123,7 @@ def _duplicates(context: _Context) -> tuple[DuplicateSummary, list[Finding]]:
             "duplicates.accounts",
             _share_severity(share, limits),
             f"{pairs.height:,} pairs of accounts look like duplicates ({involved:,} accounts, "
-            f"{_percent(share)}).",
+            f"{percent(share)}).",
             pairs.height,
             total=context.data.accounts.height,
             share=share,
@@ -1239,7 +1240,7 @@ def _ownership_finding(name: str, frame: pl.DataFrame, total: int, limits: Thres
             belong="belongs" if frame.height == 1 else "belong",
             name="names" if frame.height == 1 else "name",
         )
-        + f" ({_percent(share)}).",
+        + f" ({percent(share)}).",
         frame.height,
         total=total,
         share=share,
@@ -1568,7 +1569,7 @@ def _share_severity(share: float, limits: Thresholds) -> Severity:
     return Severity.CRITICAL if share >= limits.critical_share else Severity.WARNING
 
 
-def _percent(share: float) -> str:
+def percent(share: float) -> str:
     """``0.64`` → ``64%``; keeps one decimal near 0% and 100% so neither is claimed falsely."""
     if 0 < share < 0.01 or 0.99 < share < 1:
         return f"{share:.1%}"

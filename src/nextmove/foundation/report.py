@@ -23,6 +23,7 @@ from nextmove.foundation.readiness import (
     Finding,
     ReadinessReport,
     Severity,
+    percent,
 )
 
 __all__ = [
@@ -38,13 +39,6 @@ SEVERITY_ORDER: tuple[Severity, ...] = (Severity.CRITICAL, Severity.WARNING, Sev
 _TEMPLATES = Path(__file__).with_name("templates")
 _STYLES = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow", Severity.INFO: "green"}
 _TITLES = {Severity.CRITICAL: "Critical", Severity.WARNING: "Warnings", Severity.INFO: "Info"}
-
-
-def percent(share: float) -> str:
-    """``0.64`` → ``64%``; one decimal near 0% and 100% so neither is claimed falsely."""
-    if 0 < share < 0.01 or 0.99 < share < 1:
-        return f"{share:.1%}"
-    return f"{share:.0%}"
 
 
 def _score(decision: DecisionReadiness) -> str:

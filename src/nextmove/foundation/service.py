@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from nextmove.domain import Record
 from nextmove.errors import ImportFailed, StoreError
+from nextmove.foundation.checking import BatchChecker
 from nextmove.foundation.identity import DuplicatePair, find_duplicate_accounts
 from nextmove.foundation.mappings import load_mapping
 from nextmove.foundation.model import ColumnMapping, FileFormat, ImportSummary
@@ -26,7 +27,7 @@ from nextmove.foundation.readiness import (
 )
 from nextmove.foundation.repository import FoundationRepository
 from nextmove.foundation.schema import RecordSchema, record_schema
-from nextmove.foundation.validation import ROW, error_frame, reference_errors, validate_batch
+from nextmove.foundation.validation import ROW, error_frame
 from nextmove.store import UnitOfWork, WriteCounts
 
 __all__ = [
@@ -229,7 +230,9 @@ def _land(
     tally = _Tally()
     with UnitOfWork(engine) as uow:
         repository = FoundationRepository(uow.connection)
-        checker = _Checker(schema, mapping, repository)
+        checker = BatchChecker(
+            schema, mapping, lambda kind: repository.keys(kind, record_schema(kind).key[0])
+        )
         derived = {"segment"} if mapping.segment_by_employees and "employees" in columns else set()
         provided = tuple(
             name
@@ -278,7 +281,7 @@ def _land(
 
 def _land_batches(
     repository: FoundationRepository,
-    checker: _Checker,
+    checker: BatchChecker,
     run_id: int,
     schema: RecordSchema,
     source: SourceFile,
@@ -318,145 +321,6 @@ def _row_records(rows: pl.DataFrame, errors: pl.DataFrame) -> dict[int, str]:
         text = json.dumps(row, ensure_ascii=False, default=str)
         records[number] = text if len(text) <= _RECORD_PREVIEW else text[:_RECORD_PREVIEW] + "…"
     return records
-
-
-class _Checker:
-    """Validates batches in file order, remembering keys across batches."""
-
-    def __init__(
-        self, schema: RecordSchema, mapping: ColumnMapping, repository: FoundationRepository
-    ) -> None:
-        self._schema = schema
-        self._mapping = mapping
-        self._repository = repository
-        self._known: dict[str, pl.Series] = {}
-        self._seen = pl.DataFrame(
-            schema={**{k: pl.String for k in schema.key}, "__first": pl.Int64}
-        )
-        self._errors: list[pl.DataFrame] = []
-        self.silent_duplicates = 0
-
-    def take_errors(self) -> pl.DataFrame:
-        errors = pl.concat(self._errors) if self._errors else error_frame([], None, [], "")
-        self._errors = []
-        return errors.sort(ROW)
-
-    def checked_batches(
-        self, batches: Iterator[Batch], columns: dict[str, str]
-    ) -> Iterator[tuple[Batch, pl.DataFrame]]:
-        """Yield each batch with its rows that passed every check, ready to write."""
-        self_referencing = any(ref.kind == self._schema.kind for ref in self._schema.references)
-        if self_referencing:
-            yield from self._checked_together(batches, columns)
-            return
-        for batch in batches:
-            yield batch, self._check(batch, columns, file_keys=None)
-
-    def _checked_together(
-        self, batches: Iterator[Batch], columns: dict[str, str]
-    ) -> Iterator[tuple[Batch, pl.DataFrame]]:
-        # Records that reference their own kind (a parent account, a prerequisite product)
-        # may name one further down the file, so the file's keys are gathered first.
-        collected = list(batches)
-        key = self._schema.key[0]
-        source_key = columns.get(key, key)
-        file_keys = pl.concat(
-            [
-                b.rows.select(pl.col(source_key).cast(pl.String).str.strip_chars())
-                for b in collected
-                if b.rows.height
-            ]
-            or [pl.DataFrame(schema={source_key: pl.String})]
-        ).to_series()
-        for batch in collected:
-            yield batch, self._check(batch, columns, file_keys=file_keys)
-
-    def _check(
-        self, batch: Batch, columns: dict[str, str], file_keys: pl.Series | None
-    ) -> pl.DataFrame:
-        self._errors.append(batch.read_errors)
-        if batch.rows.height == 0:
-            return pl.DataFrame(schema={ROW: pl.Int64})
-        renamed = batch.rows.select(
-            pl.col(ROW), *[pl.col(source).alias(name) for name, source in columns.items()]
-        )
-        if self._mapping.segment_by_employees and "employees" in renamed.columns:
-            renamed = _derive_segment(renamed, self._mapping.segment_by_employees)
-        validated = validate_batch(
-            renamed, self._schema.fields, self._mapping, row_rules=self._schema.row_rules
-        )
-        self._errors.append(validated.errors)
-        good = validated.good
-        for reference in self._schema.references:
-            known = self._known_keys(reference.kind)
-            if file_keys is not None and reference.kind == self._schema.kind:
-                known = pl.concat([known, file_keys])
-            errors = reference_errors(
-                good,
-                reference.field,
-                known,
-                f"unknown {reference.kind[:-1]}: no {reference.kind[:-1]} with this id is stored "
-                f"or in this file (import {reference.kind} first)",
-            )
-            if errors.height:
-                self._errors.append(errors)
-                good = good.filter(~pl.col(ROW).is_in(errors[ROW].implode()))
-        return self._without_duplicates(good)
-
-    def _known_keys(self, kind: str) -> pl.Series:
-        if kind not in self._known:
-            column = record_schema(kind).key[0]
-            self._known[kind] = self._repository.keys(kind, column)
-        return self._known[kind]
-
-    def _without_duplicates(self, good: pl.DataFrame) -> pl.DataFrame:
-        key = list(self._schema.key)
-        if self._schema.append_only or self._mapping.duplicates == "keep_first":
-            unique = good.unique(subset=key, keep="first", maintain_order=True)
-            if not self._schema.append_only:
-                unique = unique.join(self._seen.select(key), on=key, how="anti")
-                self._seen = pl.concat(
-                    [self._seen, unique.select(*key, pl.col(ROW).alias("__first"))]
-                )
-            self.silent_duplicates += good.height - unique.height
-            return unique
-        firsts = good.group_by(key).agg(pl.col(ROW).min().alias("__first"))
-        earlier = pl.concat([self._seen, firsts]).group_by(key).agg(pl.col("__first").min())
-        marked = good.join(earlier, on=key, how="left")
-        repeats = marked.filter(pl.col(ROW) != pl.col("__first"))
-        if repeats.height:
-            label = "/".join(key)
-            self._errors.append(
-                repeats.select(
-                    pl.col(ROW),
-                    pl.lit(label).alias("field"),
-                    pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator="/").alias(
-                        "value"
-                    ),
-                    pl.concat_str(
-                        pl.lit(f"duplicate {label} in this file: first seen at row "),
-                        pl.col("__first").cast(pl.String),
-                        pl.lit(", which was imported"),
-                    ).alias("reason"),
-                )
-            )
-        self._seen = earlier
-        return marked.filter(pl.col(ROW) == pl.col("__first")).drop("__first")
-
-
-def _derive_segment(frame: pl.DataFrame, thresholds: dict[str, int]) -> pl.DataFrame:
-    """Fill an empty segment from the employee count (``{smb: 0, mid: 200, ent: 2000}``)."""
-    employees = (
-        pl.col("employees")
-        .cast(pl.String)
-        .str.replace_all(r"[,\s]", "")
-        .cast(pl.Float64, strict=False)
-    )
-    derived: pl.Expr = pl.lit(None, dtype=pl.String)
-    for segment, floor in sorted(thresholds.items(), key=lambda item: item[1]):
-        derived = pl.when(employees >= floor).then(pl.lit(segment)).otherwise(derived)
-    current = pl.col("segment") if "segment" in frame.columns else pl.lit(None, dtype=pl.String)
-    return frame.with_columns(pl.coalesce(current.cast(pl.String), derived).alias("segment"))
 
 
 def assess_foundation(
