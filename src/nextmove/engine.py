@@ -183,7 +183,7 @@ class Engine:
         """Return the foundation readiness report as of ``as_of``.
 
         ``rules`` is a YAML file of decision types and vocabularies replacing the built-in
-        ``foundation/readiness.yaml``.
+        ``foundation/readiness/readiness.yaml``.
         """
         return assess_foundation(
             engine=self._database,

@@ -283,7 +283,9 @@ def demo_command(
     database_url: DatabaseOption = None,
 ) -> None:
     """Generate a synthetic company, import it like a real one, and report its readiness."""
-    manifest = _generate(workdir / "company", accounts=accounts, seed=seed, file_format=FileFormat.CSV)
+    manifest = _generate(
+        workdir / "company", accounts=accounts, seed=seed, file_format=FileFormat.CSV
+    )
     as_of = date.fromisoformat(str(yaml.safe_load(manifest.read_text(encoding="utf-8"))["as_of"]))
     with _engine(database_url) as engine:
         console.rule(f"importing {manifest.parent} into {engine.settings.database_url}")
