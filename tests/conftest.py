@@ -96,8 +96,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     ran, skipped = _postgres_state["ran"], _postgres_state["skipped"]
     if _postgres_state["error"]:
         terminalreporter.write_line(
-            f"PostgreSQL NOT tested: {skipped} database tests skipped "
-            f"({_postgres_state['error']})",
+            f"PostgreSQL NOT tested: {skipped} database tests skipped ({_postgres_state['error']})",
             yellow=True,
         )
     elif ran:

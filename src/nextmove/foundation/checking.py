@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 
 import polars as pl
 
+from nextmove.errors import ImportFailed
 from nextmove.foundation.model import ColumnMapping
 from nextmove.foundation.readers import Batch
 from nextmove.foundation.schema import RecordSchema
@@ -85,6 +86,7 @@ class BatchChecker:
         renamed = batch.rows.select(
             pl.col(ROW), *[pl.col(source).alias(name) for name, source in columns.items()]
         )
+        _check_column_types(renamed, self._schema, columns)
         if self._mapping.segment_by_employees and "employees" in renamed.columns:
             renamed = _derive_segment(renamed, self._mapping.segment_by_employees)
         validated = validate_batch(
@@ -161,3 +163,30 @@ def _derive_segment(frame: pl.DataFrame, thresholds: dict[str, int]) -> pl.DataF
         derived = pl.when(employees >= floor).then(pl.lit(segment)).otherwise(derived)
     current = pl.col("segment") if "segment" in frame.columns else pl.lit(None, dtype=pl.String)
     return frame.with_columns(pl.coalesce(current.cast(pl.String), derived).alias("segment"))
+
+
+_TEXT_LIKE = (pl.String, pl.Categorical, pl.Enum, pl.Null)
+
+
+def _check_column_types(frame: pl.DataFrame, schema: RecordSchema, columns: dict[str, str]) -> None:
+    """Refuse a typed (Parquet) column that cannot hold its field's values at all."""
+    for spec in schema.fields:
+        if spec.name not in frame.columns:
+            continue
+        dtype = frame.schema[spec.name]
+        usable = (
+            isinstance(dtype, _TEXT_LIKE)
+            or (spec.base == "list" and isinstance(dtype, pl.List))
+            or (spec.base != "list" and (dtype.is_numeric() or dtype == pl.Boolean))
+            or (
+                spec.base in ("date", "datetime", "str")
+                and dtype.is_temporal()
+                and dtype != pl.Duration
+                and not isinstance(dtype, pl.Duration)
+            )
+        )
+        if not usable:
+            raise ImportFailed(
+                f"column {columns[spec.name]!r} holds {dtype} values; field {spec.name} "
+                f"expects {spec.describe()}"
+            )

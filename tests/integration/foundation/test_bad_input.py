@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -240,6 +240,33 @@ def test_a_truncated_parquet_file_fails(engine: Engine, tmp_path: Path) -> None:
     assert engine.count("accounts") == 0
 
 
+@pytest.mark.parametrize(
+    ("column", "frame"),
+    [
+        ("name", pl.DataFrame({"account_id": ["a1"], "name": [["Acme", "Corp"]]})),
+        (
+            "employees",
+            pl.DataFrame({"account_id": ["a1"], "name": ["Acme"], "employees": [timedelta(1)]}),
+        ),
+    ],
+    ids=["list-for-text", "duration-for-number"],
+)
+def test_a_parquet_column_of_an_unusable_type_is_reported(
+    engine: Engine, tmp_path: Path, column: str, frame: pl.DataFrame
+) -> None:
+    path = tmp_path / "accounts.parquet"
+    frame.write_parquet(path)
+    try:
+        summary = engine.import_file("accounts", path)
+    except ImportFailed as exc:
+        assert column in str(exc)
+        assert engine.imports()[0].status == "failed"
+    else:
+        assert tally(summary) == counts(read=1, quarantined=1)
+        assert [entry[:2] for entry in quarantined(engine, summary)] == [(1, column)]
+    assert engine.count("accounts") == 0
+
+
 # --- bad values ---------------------------------------------------------------------
 
 
@@ -367,12 +394,7 @@ def test_an_unknown_product_is_quarantined(
     assert quarantined(engine, summary) == [(3, field, "pz", UNKNOWN_PRODUCT)]
     assert summary.quarantined_rows == 1
     assert summary.inserted == len(lines) - 2
-    assert (
-        stored(engine, kind)
-        .select(KEYS[kind] if kind != "holdings" else ["account_id", "product_id"])
-        .rows()
-        == landed
-    )
+    assert stored(engine, kind).select(KEYS[kind]).rows() == landed
 
 
 def test_a_huge_field_is_quarantined_and_its_value_clipped(engine: Engine, tmp_path: Path) -> None:
@@ -430,11 +452,6 @@ def test_an_invalid_json_line_is_quarantined(engine: Engine, tmp_path: Path) -> 
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="readers._open_jsonl takes the columns from the first line only: when it is not "
-    "valid JSON the file has no columns and the import fails instead of quarantining it",
-)
 def test_an_invalid_first_json_line_is_quarantined(engine: Engine, tmp_path: Path) -> None:
     path = tmp_path / "accounts.jsonl"
     path.write_text(
@@ -442,13 +459,12 @@ def test_an_invalid_first_json_line_is_quarantined(engine: Engine, tmp_path: Pat
     )
     summary = engine.import_file("accounts", path)
     assert tally(summary) == counts(read=2, inserted=1, quarantined=1)
+    [(row, field, value, reason)] = quarantined(engine, summary)
+    assert (row, field, value) == (1, None, '{"account_id": "a1",')
+    assert reason.startswith("not valid JSON: ")
+    assert stored(engine, "accounts").select("account_id", "name").rows() == [("a2", "Globex")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="readers._open_jsonl takes the columns from the first line only: keys that first "
-    "appear on a later line are silently dropped for every row",
-)
 def test_json_keys_missing_from_the_first_line_are_imported(engine: Engine, tmp_path: Path) -> None:
     path = write_jsonl(
         tmp_path / "accounts.jsonl",
@@ -462,12 +478,6 @@ def test_json_keys_missing_from_the_first_line_are_imported(engine: Engine, tmp_
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a JSON Lines batch without a key that the first line had makes "
-    "service._Checker._check raise polars ColumnNotFoundError (not ImportFailed); the run "
-    "stays 'running'",
-)
 def test_a_json_batch_without_an_optional_key_lands(
     database_url: str, clock: Callable[[], datetime], tmp_path: Path
 ) -> None:
@@ -547,12 +557,6 @@ def test_a_repeated_id_in_a_later_batch_is_quarantined(
         assert (len(names), names["x5"]) == (1_500, "N5")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="service._Checker._without_duplicates: pl.format() over the joined 'repeats' frame "
-    "panics in polars (PanicException 'assertion failed: i < self.len()') when a later batch "
-    "of a few hundred rows holds two or more repeated keys; the run stays 'running'",
-)
 def test_several_repeated_ids_in_a_later_batch_are_quarantined(
     database_url: str, clock: Callable[[], datetime], tmp_path: Path
 ) -> None:
@@ -628,24 +632,15 @@ def test_a_row_that_is_not_utf8_is_quarantined_then_lands_with_its_encoding(
     ]
 
 
-def test_a_nul_character_does_not_break_the_import(
-    engine: Engine, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    if engine.database.dialect.name == "postgresql":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="store.bulk._write_postgresql: COPY rejects a NUL character "
-                "(psycopg CharacterNotInRepertoire, not wrapped in StoreError): the whole "
-                "import fails and the run stays 'running'",
-            )
-        )
+def test_a_nul_character_is_quarantined_on_every_database(engine: Engine, tmp_path: Path) -> None:
+    # PostgreSQL text cannot hold NUL: the row is refused on both databases alike, and the
+    # quarantine shows the character as \0 so that it can be stored there too.
     path = tmp_path / "accounts.csv"
     path.write_bytes(b"account_id,name\na1,Ac\x00me\na2,Globex\n")
     summary = engine.import_file("accounts", path)
-    assert summary.rows_read == 2
-    assert summary.inserted + summary.quarantined_rows == 2
-    assert "a2" in stored(engine, "accounts")["account_id"].to_list()
+    assert tally(summary) == counts(read=2, inserted=1, quarantined=1)
+    assert quarantined(engine, summary) == [(2, "name", "Ac\\0me", "contains a NUL character")]
+    assert stored(engine, "accounts").select("account_id", "name").rows() == [("a2", "Globex")]
     assert engine.imports()[0].status == "finished"
 
 
@@ -785,11 +780,6 @@ def test_products_with_lists_reimport_unchanged_and_update_on_a_changed_list(
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validation.validate_batch fills every field the file lacks (None or its default) "
-    "and the upsert writes them all, so a file with only some columns blanks the others",
-)
 def test_a_file_with_only_some_columns_keeps_the_other_stored_values(
     engine: Engine, tmp_path: Path
 ) -> None:

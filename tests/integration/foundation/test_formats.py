@@ -209,17 +209,13 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
     return path
 
 
-def write_parquet(
-    path: Path, records: list[dict[str, Any]], *, lists_as_text: bool = False
-) -> Path:
+def write_parquet(path: Path, records: list[dict[str, Any]]) -> Path:
     """Typed columns: Int64, Float64, Boolean, Date, Datetime in Europe/Paris, List(String)."""
     names = list(records[0])
     schema = {name: PARQUET_TYPES.get(name, pl.String()) for name in names}
     frame = pl.DataFrame(records, schema=schema, orient="row")
     if "occurred_at" in names:
         frame = frame.with_columns(pl.col("occurred_at").dt.convert_time_zone("Europe/Paris"))
-    if lists_as_text and "prerequisites" in names:
-        frame = frame.with_columns(pl.col("prerequisites").list.join("|"))
     frame.write_parquet(path)
     return path
 
@@ -249,15 +245,9 @@ def stored_relations(engine: Engine) -> list[tuple[str, str, str]]:
 Writer = Callable[[Path, list[dict[str, Any]]], Path]
 
 
-def parquet_with_text_lists(path: Path, records: list[dict[str, Any]]) -> Path:
-    # List columns are written as "|"-joined text here: a real list column fails to import
-    # (see test_a_parquet_list_column_of_prerequisites_lands).
-    return write_parquet(path, records, lists_as_text=True)
-
-
 FORMATS: dict[str, tuple[str, Writer]] = {
     "csv": ("csv", write_csv),
-    "parquet": ("parquet", parquet_with_text_lists),
+    "parquet": ("parquet", write_parquet),
     "jsonl": ("jsonl", write_jsonl),
 }
 
@@ -317,12 +307,6 @@ def test_the_same_records_in_another_format_change_nothing(
         assert stored(engine, kind, "").equals(before[kind]), kind
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validation.validate_batch casts every source column to String; a Parquet "
-    "List(String) column cannot be cast, so polars raises InvalidOperationError (not "
-    "ImportFailed) and the run stays 'running'",
-)
 def test_a_parquet_list_column_of_prerequisites_lands(engine: Engine, tmp_path: Path) -> None:
     path = write_parquet(tmp_path / "products.parquet", RECORDS["products"])
     assert pl.read_parquet_schema(path)["prerequisites"] == pl.List(pl.String)

@@ -96,7 +96,9 @@ def test_a_given_delimiter_is_used_as_is(tmp_path: Path) -> None:
 
 
 def test_a_utf8_bom_is_not_part_of_the_first_column_name(tmp_path: Path) -> None:
-    path = write_bytes(tmp_path, "accounts.csv", b"\xef\xbb\xbfaccount_id,name\r\na1,Caf\xc3\xa9\r\n")
+    path = write_bytes(
+        tmp_path, "accounts.csv", b"\xef\xbb\xbfaccount_id,name\r\na1,Caf\xc3\xa9\r\n"
+    )
     source = open_csv(path)
     assert source.columns == ["account_id", "name"]
     rows, _ = read_all(source)
