@@ -41,6 +41,16 @@ class BatchChecker:
         self._errors: list[pl.DataFrame] = []
         self.silent_duplicates = 0
 
+    @property
+    def key(self) -> tuple[str, ...]:
+        """The fields that identify a record of this kind."""
+        return self._schema.key
+
+    def preload(self) -> None:
+        """Fetch the stored keys of every referenced kind now, on the caller's thread."""
+        for reference in self._schema.references:
+            self._known_keys(reference.kind)
+
     def take_errors(self) -> pl.DataFrame:
         """Return (and forget) the errors found since the last call, in row order."""
         errors = pl.concat(self._errors) if self._errors else error_frame([], None, [], "")
@@ -56,7 +66,7 @@ class BatchChecker:
             yield from self._checked_together(batches, columns)
             return
         for batch in batches:
-            yield batch, self._check(batch, columns, file_keys=None)
+            yield batch, self._check(batch, columns)
 
     def _checked_together(
         self, batches: Iterator[Batch], columns: dict[str, str]
@@ -74,12 +84,14 @@ class BatchChecker:
             ]
             or [pl.DataFrame(schema={source_key: pl.String})]
         ).to_series()
+        for reference in self._schema.references:
+            if reference.kind == self._schema.kind:
+                stored = self._known_keys(reference.kind)
+                self._known[reference.kind] = pl.concat([stored, file_keys]).unique()
         for batch in collected:
-            yield batch, self._check(batch, columns, file_keys=file_keys)
+            yield batch, self._check(batch, columns)
 
-    def _check(
-        self, batch: Batch, columns: dict[str, str], file_keys: pl.Series | None
-    ) -> pl.DataFrame:
+    def _check(self, batch: Batch, columns: dict[str, str]) -> pl.DataFrame:
         self._errors.append(batch.read_errors)
         if batch.rows.height == 0:
             return pl.DataFrame(schema={ROW: pl.Int64})
@@ -96,8 +108,6 @@ class BatchChecker:
         good = validated.good
         for reference in self._schema.references:
             known = self._known_keys(reference.kind)
-            if file_keys is not None and reference.kind == self._schema.kind:
-                known = pl.concat([known, file_keys])
             errors = reference_errors(
                 good,
                 reference.field,
@@ -126,9 +136,13 @@ class BatchChecker:
                 )
             self.silent_duplicates += good.height - unique.height
             return unique
-        firsts = good.group_by(key).agg(pl.col(ROW).min().alias("__first"))
-        earlier = pl.concat([self._seen, firsts]).group_by(key).agg(pl.col("__first").min())
-        marked = good.join(earlier, on=key, how="left")
+        marked = good.with_columns(pl.col(ROW).min().over(key).alias("__first"))
+        if self._seen.height:
+            marked = (
+                marked.join(self._seen.rename({"__first": "__seen"}), on=key, how="left")
+                .with_columns(pl.coalesce("__seen", "__first").alias("__first"))
+                .drop("__seen")
+            )
         repeats = marked.filter(pl.col(ROW) != pl.col("__first"))
         if repeats.height:
             label = "/".join(key)
@@ -146,7 +160,8 @@ class BatchChecker:
                     ).alias("reason"),
                 )
             )
-        self._seen = earlier
+        firsts = marked.filter(pl.col(ROW) == pl.col("__first"))
+        self._seen = pl.concat([self._seen, firsts.select(*key, "__first")])
         return marked.filter(pl.col(ROW) == pl.col("__first")).drop("__first")
 
 

@@ -11,7 +11,7 @@ import polars as pl
 from sqlalchemy import JSON, Connection, Table, delete, func, insert, select, type_coerce, update
 
 from nextmove.foundation.model import ImportSummary, QuarantineEntry
-from nextmove.store import WriteCounts, write_batch
+from nextmove.store import PreparedBatch, WriteCounts, write_batch
 from nextmove.store import tables as t
 from nextmove.store.bulk import deferred_indexes
 from nextmove.store.types import UtcDateTime
@@ -48,13 +48,12 @@ class FoundationRepository:
     def write_records(
         self,
         kind: str,
-        frame: pl.DataFrame,
+        batch: PreparedBatch,
         *,
-        key: Sequence[str],
         append_only: bool,
         update_columns: Sequence[str],
     ) -> WriteCounts:
-        """Upsert (or, for events, insert-if-new) a validated batch of ``kind`` records.
+        """Upsert (or, for events, insert-if-new) a prepared batch of ``kind`` records.
 
         New records take every column; stored ones change only in ``update_columns``.
         """
@@ -62,14 +61,18 @@ class FoundationRepository:
         counts = write_batch(
             self._connection,
             table,
-            frame,
-            key=key,
+            batch,
             append_only=append_only,
             update_columns=update_columns,
         )
         if kind == "products":
-            self._replace_relations(frame)
+            self._replace_relations(batch.frame)
         return counts
+
+    @property
+    def dialect(self) -> str:
+        """The database's dialect name (``sqlite`` or ``postgresql``)."""
+        return self._connection.dialect.name
 
     @contextmanager
     def bulk_load(self, kind: str, expected_rows: int | None) -> Iterator[None]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -18,6 +18,7 @@ from nextmove.foundation.checking import BatchChecker
 from nextmove.foundation.identity import DuplicatePair, find_duplicate_accounts
 from nextmove.foundation.mappings import load_mapping
 from nextmove.foundation.model import ColumnMapping, FileFormat, ImportSummary
+from nextmove.foundation.prefetch import prefetched
 from nextmove.foundation.readers import Batch, SourceFile, open_source
 from nextmove.foundation.readiness import (
     ReadinessInputs,
@@ -28,7 +29,7 @@ from nextmove.foundation.readiness import (
 from nextmove.foundation.repository import FoundationRepository
 from nextmove.foundation.schema import RecordSchema, record_schema
 from nextmove.foundation.validation import ROW, error_frame
-from nextmove.store import UnitOfWork, WriteCounts
+from nextmove.store import PreparedBatch, UnitOfWork, WriteCounts, prepare_batch
 
 __all__ = [
     "Progress",
@@ -279,6 +280,28 @@ def _land(
     )
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class _ReadyBatch:
+    rows_read: int
+    prepared: PreparedBatch
+    errors: pl.DataFrame
+    records: dict[int, str]
+
+
+def _ready_batches(
+    checker: BatchChecker, source: SourceFile, columns: dict[str, str], dialect: str
+) -> Iterator[_ReadyBatch]:
+    """Read, check and prepare each batch: pure work, run ahead on a worker thread."""
+    for batch, good in checker.checked_batches(source.batches(), columns):
+        errors = checker.take_errors()
+        yield _ReadyBatch(
+            rows_read=batch.rows.height + batch.read_errors[ROW].n_unique(),
+            prepared=prepare_batch(dialect, good.drop(ROW), checker.key),
+            errors=errors,
+            records=_row_records(batch.rows, errors),
+        )
+
+
 def _land_batches(
     repository: FoundationRepository,
     checker: BatchChecker,
@@ -290,22 +313,21 @@ def _land_batches(
     tally: _Tally,
     progress: Progress | None,
 ) -> None:
-    for batch, good in checker.checked_batches(source.batches(), columns):
-        tally.rows_read += batch.rows.height + batch.read_errors[ROW].n_unique()
+    checker.preload()  # stored keys are read here: the connection stays on this thread
+    ready = prefetched(_ready_batches(checker, source, columns, repository.dialect))
+    for batch in ready:
+        tally.rows_read += batch.rows_read
         counts = repository.write_records(
             schema.kind,
-            good.drop(ROW),
-            key=schema.key,
+            batch.prepared,
             append_only=schema.append_only,
             update_columns=provided,
         )
         tally.counts = tally.counts + counts
-        errors = checker.take_errors()
-        records = _row_records(batch.rows, errors)
         tally.quarantine_entries += repository.quarantine(
-            run_id, schema.kind, str(source.path), errors, records
+            run_id, schema.kind, str(source.path), batch.errors, batch.records
         )
-        tally.quarantined_rows += errors[ROW].n_unique()
+        tally.quarantined_rows += batch.errors[ROW].n_unique()
         if progress:
             progress(tally.rows_read, source.total_rows)
 

@@ -12,11 +12,18 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection, Table
 
-__all__ = ["WriteCounts", "deferred_indexes", "write_batch"]
+__all__ = [
+    "PreparedBatch",
+    "WriteCounts",
+    "deferred_indexes",
+    "prepare_batch",
+    "write_batch",
+]
 
 _CHUNK = 5_000
 
@@ -39,31 +46,50 @@ class WriteCounts:
         )
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class PreparedBatch:
+    """A validated batch turned into what the database driver takes, ready to write.
+
+    Preparing is pure and may run on another thread while the previous batch is written.
+    """
+
+    frame: pl.DataFrame
+    key: tuple[str, ...]
+    payload: list[tuple[Any, ...]] | bytes
+    """Row tuples for SQLite's ``executemany``, CSV bytes for PostgreSQL's ``COPY``."""
+
+
+def prepare_batch(dialect: str, frame: pl.DataFrame, key: Sequence[str]) -> PreparedBatch:
+    """Convert ``frame`` into ``dialect``'s bulk input (``sqlite`` or ``postgresql``)."""
+    if dialect == "postgresql":
+        buffer = io.BytesIO()
+        _as_text_columns(frame, bool_as_int=False).write_csv(buffer, include_header=False)
+        return PreparedBatch(frame=frame, key=tuple(key), payload=buffer.getvalue())
+    # Inserting in key order touches each page of the key's B-tree once per batch.
+    rows = _as_text_columns(frame.sort(key), bool_as_int=True).rows()
+    return PreparedBatch(frame=frame, key=tuple(key), payload=rows)
+
+
 def write_batch(
     connection: Connection,
     table: Table,
-    frame: pl.DataFrame,
+    batch: PreparedBatch,
     *,
-    key: Sequence[str],
     append_only: bool,
     update_columns: Sequence[str] | None = None,
 ) -> WriteCounts:
-    """Write ``frame`` (columns named as ``table``'s, keys unique) inside the caller's transaction.
+    """Write a prepared batch (keys unique) inside the caller's transaction.
 
     New rows are inserted whole. Stored rows are updated in ``update_columns`` (default:
-    all of ``frame``'s) and only when a value differs; append-only writes skip rows
-    whose key is already stored.
+    all columns) and only when a value differs; append-only writes skip rows whose key
+    is already stored.
     """
-    if frame.height == 0:
+    if batch.frame.height == 0:
         return WriteCounts()
-    updating = list(update_columns if update_columns is not None else frame.columns)
+    updating = list(update_columns if update_columns is not None else batch.frame.columns)
     if connection.dialect.name == "postgresql":
-        return _write_postgresql(
-            connection, table, frame, key=key, append_only=append_only, updating=updating
-        )
-    return _write_sqlite(
-        connection, table, frame, key=key, append_only=append_only, updating=updating
-    )
+        return _write_postgresql(connection, table, batch, append_only, updating)
+    return _write_sqlite(connection, table, batch, append_only, updating)
 
 
 @contextmanager
@@ -157,24 +183,20 @@ def _count_existing(
 def _write_sqlite(
     connection: Connection,
     table: Table,
-    frame: pl.DataFrame,
-    *,
-    key: Sequence[str],
+    batch: PreparedBatch,
     append_only: bool,
     updating: Sequence[str],
 ) -> WriteCounts:
-    columns = list(frame.columns)
-    existing = 0 if append_only else _count_existing(connection, table, frame, key)
+    columns = list(batch.frame.columns)
+    existing = 0 if append_only else _count_existing(connection, table, batch.frame, batch.key)
     sql = (
         f"INSERT INTO {_quote(connection, table.name)} "
         f"({', '.join(_quote(connection, c) for c in columns)}) "
         f"VALUES ({', '.join('?' * len(columns))}) "
-        + _conflict_clause(connection, table, updating, key, append_only)
+        + _conflict_clause(connection, table, updating, batch.key, append_only)
     )
-    # Inserting in key order touches each page of the key's B-tree once per batch.
-    rows = _as_text_columns(frame.sort(key), bool_as_int=True).rows()
-    affected = connection.exec_driver_sql(sql, rows).rowcount
-    return _counts(frame.height, existing, affected, append_only)
+    affected = connection.exec_driver_sql(sql, batch.payload).rowcount
+    return _counts(batch.frame.height, existing, affected, append_only)
 
 
 def _counts(total: int, existing: int, affected: int, append_only: bool) -> WriteCounts:
@@ -188,13 +210,11 @@ def _counts(total: int, existing: int, affected: int, append_only: bool) -> Writ
 def _write_postgresql(
     connection: Connection,
     table: Table,
-    frame: pl.DataFrame,
-    *,
-    key: Sequence[str],
+    batch: PreparedBatch,
     append_only: bool,
     updating: Sequence[str],
 ) -> WriteCounts:
-    columns = list(frame.columns)
+    columns = list(batch.frame.columns)
     target = _quote(connection, table.name)
     stage = _quote(connection, f"nm_stage_{table.name}")
     column_list = ", ".join(_quote(connection, c) for c in columns)
@@ -202,15 +222,15 @@ def _write_postgresql(
         f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {target} INCLUDING DEFAULTS) ON COMMIT DROP"
     )
     connection.exec_driver_sql(f"TRUNCATE {stage}")
-    buffer = io.BytesIO()
-    _as_text_columns(frame, bool_as_int=False).write_csv(buffer, include_header=False)
     driver = connection.connection.driver_connection
     with driver.cursor() as cursor:  # type: ignore[union-attr]
         with cursor.copy(f"COPY {stage} ({column_list}) FROM STDIN (FORMAT csv)") as copy:
-            copy.write(buffer.getbuffer())
+            copy.write(batch.payload)
     existing = 0
     if not append_only:
-        join = " AND ".join(f"s.{_quote(connection, k)} = t.{_quote(connection, k)}" for k in key)
+        join = " AND ".join(
+            f"s.{_quote(connection, k)} = t.{_quote(connection, k)}" for k in batch.key
+        )
         existing = int(
             connection.exec_driver_sql(
                 f"SELECT COUNT(*) FROM {stage} s JOIN {target} t ON {join}"
@@ -218,6 +238,6 @@ def _write_postgresql(
         )
     affected = connection.exec_driver_sql(
         f"INSERT INTO {target} ({column_list}) SELECT {column_list} FROM {stage} "
-        + _conflict_clause(connection, table, updating, key, append_only)
+        + _conflict_clause(connection, table, updating, batch.key, append_only)
     ).rowcount
-    return _counts(frame.height, existing, affected, append_only)
+    return _counts(batch.frame.height, existing, affected, append_only)
