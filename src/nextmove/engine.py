@@ -150,17 +150,43 @@ class Engine:
             )
         return summaries
 
-    def ingest(self, *records: Iterable[Record] | Record) -> list[ImportSummary]:
-        """Land records given as Python objects, validated and quarantined like files."""
+    def ingest(
+        self, *records: Iterable[Record] | Record, **by_kind: Iterable[Record] | str | Path
+    ) -> list[ImportSummary]:
+        """Land records or files, validated and quarantined the same way as ``import``.
+
+        ``engine.ingest(accounts="accounts.parquet", signals=[Signal(...), ...])`` takes,
+        per kind, a file (canonical columns) or records; positional arguments are records
+        of any kind. Kinds are landed in reference order (accounts before their signals).
+        """
         flat: list[Record] = []
         for item in records:
-            if isinstance(item, Record):
-                flat.append(item)
-            else:
-                flat.extend(item)
+            flat.extend([item] if isinstance(item, Record) else item)
+        files: list[tuple[str, Path]] = []
+        for kind, value in by_kind.items():
+            if kind not in RECORD_TYPES:
+                raise NotFound(
+                    f"unknown record type {kind!r}; expected one of {', '.join(RECORD_TYPES)}"
+                )
+            if isinstance(value, str | Path):
+                files.append((kind, Path(value)))
+                continue
+            for record in value:
+                if not isinstance(record, RECORD_TYPES[kind]):
+                    expected, got = RECORD_TYPES[kind].__name__, type(record).__name__
+                    raise ImportFailed(f"{kind}= takes {expected} records, got {got}")
+                flat.append(record)
         order = list(RECORD_TYPES)
-        flat.sort(key=lambda record: order.index(record.kind))
-        return import_records(engine=self._database, records=flat, now=self._clock)
+        summaries: list[ImportSummary] = []
+        pending = sorted(flat, key=lambda record: order.index(record.kind))
+        for kind in order:
+            for file_kind, path in files:
+                if file_kind == kind:
+                    summaries.append(self.import_file(kind, path))
+            batch = [record for record in pending if record.kind == kind]
+            if batch:
+                summaries += import_records(engine=self._database, records=batch, now=self._clock)
+        return summaries
 
     def imports(self, limit: int = 20) -> list[ImportSummary]:
         """Return the latest import runs, newest first."""
