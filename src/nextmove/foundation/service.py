@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -77,7 +78,7 @@ def import_file(
     )
     started = now()
     run_id = _start_run(engine, kind, path, file_format, chosen, started)
-    try:
+    with _run_failure_recorded(engine, run_id, path, now):
         source = open_source(
             path,
             file_format,
@@ -89,14 +90,27 @@ def import_file(
         columns = _resolve_columns(schema, chosen, source)
         notes = [*source.notes, *_column_notes(schema, chosen, source, columns)]
         return _land(engine, run_id, schema, chosen, source, columns, notes, started, now, progress)
+
+
+@contextmanager
+def _run_failure_recorded(
+    engine: Engine, run_id: int, path: Path, now: Callable[[], datetime]
+) -> Iterator[None]:
+    """Mark the run failed (in its own transaction) whatever stops the import."""
+    try:
+        yield
     except ImportFailed as exc:
         _fail_run(engine, run_id, now(), str(exc))
         raise
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, StoreError) as exc:
         _fail_run(engine, run_id, now(), f"database error: {exc}")
         raise StoreError(
             f"importing {path} failed in the database; nothing was changed: {exc}"
         ) from exc
+    except Exception as exc:
+        # Anything else is a defect; the run must still say it failed, not stay 'running'.
+        _fail_run(engine, run_id, now(), f"unexpected error: {exc!r}")
+        raise
 
 
 def import_records(
@@ -124,9 +138,10 @@ def import_records(
         started = now()
         run_id = _start_run(engine, kind, source.path, FileFormat.JSONL, mapping, started)
         columns = {name: name for name in schema.field_names}
-        summaries.append(
-            _land(engine, run_id, schema, mapping, source, columns, [], started, now, None)
-        )
+        with _run_failure_recorded(engine, run_id, source.path, now):
+            summaries.append(
+                _land(engine, run_id, schema, mapping, source, columns, [], started, now, None)
+            )
     return summaries
 
 
