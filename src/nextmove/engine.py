@@ -193,7 +193,9 @@ class Engine:
         with UnitOfWork(self._database) as uow:
             return FoundationRepository(uow.connection).runs(limit)
 
-    def quarantined(self, *, run_id: int | None = None, limit: int = 100) -> list[QuarantineEntry]:
+    def quarantined(
+        self, *, run_id: int | None = None, limit: int | None = 100
+    ) -> list[QuarantineEntry]:
         """Return quarantined values (of one import run, or all), with row and reason."""
         with UnitOfWork(self._database) as uow:
             return FoundationRepository(uow.connection).quarantined(run_id=run_id, limit=limit)

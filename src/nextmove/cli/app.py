@@ -22,6 +22,7 @@ from nextmove.cli.console import (
     print_quarantine,
     print_runs,
     print_summary,
+    write_quarantine_csv,
 )
 from nextmove.config import Settings
 from nextmove.domain import RECORD_TYPES
@@ -58,10 +59,12 @@ DatabaseOption = Annotated[
 
 
 @contextmanager
-def _engine(database_url: str | None) -> Iterator[Engine]:
+def _engine(database_url: str | None, *, auto_migrate: bool | None = None) -> Iterator[Engine]:
     settings = Settings()
     if database_url:
         settings = settings.model_copy(update={"database_url": database_url})
+    if auto_migrate is not None:
+        settings = settings.model_copy(update={"auto_migrate": auto_migrate})
     with Engine.open(settings=settings) as engine:
         yield engine
 
@@ -69,21 +72,15 @@ def _engine(database_url: str | None) -> Iterator[Engine]:
 @db_app.command("upgrade")
 def db_upgrade(database_url: DatabaseOption = None) -> None:
     """Create or migrate the schema to the newest revision."""
-    settings = Settings(auto_migrate=False)
-    if database_url:
-        settings = settings.model_copy(update={"database_url": database_url})
-    with Engine.open(settings=settings) as engine:
+    with _engine(database_url, auto_migrate=False) as engine:
         revision = engine.upgrade_schema()
-        console.print(f"schema at revision {revision} ({settings.database_url})")
+        console.print(f"schema at revision {revision} ({engine.settings.database_url})")
 
 
 @db_app.command("current")
 def db_current(database_url: DatabaseOption = None) -> None:
     """Show the schema revision of the database and the newest one known."""
-    settings = Settings(auto_migrate=False)
-    if database_url:
-        settings = settings.model_copy(update={"database_url": database_url})
-    with Engine.open(settings=settings) as engine:
+    with _engine(database_url, auto_migrate=False) as engine:
         current, head = engine.schema_revision()
         console.print(f"current: {current or 'empty database'}; newest: {head}")
 
@@ -145,11 +142,18 @@ def imports_command(
 def quarantine_command(
     run: Annotated[int | None, typer.Option("--run", help="only this import run")] = None,
     limit: Annotated[int, typer.Option(help="how many entries to show")] = 50,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="write every entry to this CSV file")
+    ] = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Show rejected values: file, row, field, value and reason."""
     with _engine(database_url) as engine:
-        entries = engine.quarantined(run_id=run, limit=limit)
+        entries = engine.quarantined(run_id=run, limit=None if output else limit)
+    if output is not None:
+        write_quarantine_csv(entries, output)
+        console.print(f"{len(entries):,} quarantine entries written to {output}")
+        return
     if not entries:
         console.print("quarantine is empty" + (f" for run {run}" if run else ""))
         return

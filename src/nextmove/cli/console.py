@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +31,7 @@ __all__ = [
     "print_runs",
     "print_quarantine",
     "print_summary",
+    "write_quarantine_csv",
 ]
 
 console = Console()
@@ -160,3 +162,15 @@ def print_duplicates(pairs: list[DuplicatePair], limit: int) -> None:
             "; ".join(pair.reasons),
         )
     console.print(table)
+
+
+def write_quarantine_csv(entries: list[QuarantineEntry], path: Path) -> None:
+    """Write quarantine entries to a CSV file someone can fix the source rows from."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["run", "kind", "file", "row", "field", "value", "reason", "record"])
+        for e in entries:
+            writer.writerow(
+                [e.run_id, e.kind, e.file, e.row_number, e.field, e.value, e.reason, e.record]
+            )

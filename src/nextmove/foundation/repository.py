@@ -220,8 +220,10 @@ class FoundationRepository:
             )
         return summaries
 
-    def quarantined(self, *, run_id: int | None = None, limit: int = 100) -> list[QuarantineEntry]:
-        """Return quarantine entries, of one run or of all, in file order."""
+    def quarantined(
+        self, *, run_id: int | None = None, limit: int | None = 100
+    ) -> list[QuarantineEntry]:
+        """Return quarantine entries (newest run first, then in file order); all when no limit."""
         q = t.quarantine
         query = select(q).order_by(q.c.run_id.desc(), q.c.row_number, q.c.entry_id).limit(limit)
         if run_id is not None:
