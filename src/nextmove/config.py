@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["DEFAULT_DATABASE_URL", "Settings"]
@@ -27,4 +27,10 @@ class Settings(BaseSettings):
     import_batch_rows: int = Field(default=200_000, ge=1_000, le=5_000_000)
     mapping_dirs: tuple[Path, ...] = Field(
         default=(), description="Extra folders searched for column mappings by name."
+    )
+    user: str | None = Field(
+        default=None, description="The acting user's id (NEXTMOVE_USER); checked against its token."
+    )
+    token: SecretStr | None = Field(
+        default=None, description="The acting user's secret token (NEXTMOVE_TOKEN)."
     )

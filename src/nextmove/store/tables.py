@@ -23,6 +23,12 @@ from nextmove.store.types import UtcDateTime
 
 __all__ = [
     "accounts",
+    "approvals",
+    "audit_log",
+    "exceptions",
+    "kill_switches",
+    "playbook_versions",
+    "users",
     "contacts",
     "holdings",
     "import_runs",
@@ -216,4 +222,93 @@ quarantine = Table(
     Column("value", Text),
     Column("reason", Text, nullable=False),
     Column("record", Text),
+)
+
+# --- playbook and governance -------------------------------------------------------
+
+playbook_versions = Table(
+    "playbook_versions",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=True),
+    Column("content", Text, nullable=False),
+    Column("content_hash", String(64), nullable=False, index=True),
+    Column("author", ID, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("rollback_of", Integer),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", ID, primary_key=True),
+    Column("name", TEXT, nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("token_hash", String(256), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", ID),
+)
+
+# Append-only; each entry's hash covers its content and the previous entry's hash.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("actor", ID, nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("details", Text, nullable=False),
+    Column("playbook_version", Integer),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),
+)
+
+kill_switches = Table(
+    "kill_switches",
+    metadata,
+    Column("scope", String(16), primary_key=True),
+    Column("target", ID, primary_key=True),
+    Column("engaged", Boolean, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("changed_by", ID, nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
+)
+
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("approval_id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", ID, nullable=False, index=True),
+    Column("action", String(64), nullable=False),
+    Column("product_id", ID),
+    Column("payload", Text, nullable=False),
+    Column("value", Float),
+    Column("requested_by", ID, nullable=False),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("required_approvers", Integer, nullable=False),
+    Column("approvers", Text, nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("decided_by", ID),
+    Column("decided_at", UtcDateTime),
+    Column("reason", Text),
+    Column("playbook_version", Integer),
+)
+
+exceptions = Table(
+    "exceptions",
+    metadata,
+    Column("exception_id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(64), nullable=False),
+    Column("account_id", ID),
+    Column("summary", Text, nullable=False),
+    Column("details", Text, nullable=False),
+    Column("owner", ID, nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime),
+    Column("resolved_by", ID),
+    Column("resolution", Text),
 )
