@@ -12,7 +12,8 @@ from sqlalchemy import Engine as SqlEngine
 
 from nextmove.config import Settings
 from nextmove.domain import RECORD_TYPES, Record
-from nextmove.errors import ImportFailed, NotFound
+from nextmove.engine_governance import GovernanceCalls
+from nextmove.errors import AuthenticationFailed, ImportFailed, NotFound
 from nextmove.foundation.identity import DuplicatePair
 from nextmove.foundation.model import ColumnMapping, FileFormat, ImportSummary, QuarantineEntry
 from nextmove.foundation.readiness import ReadinessReport, load_rules
@@ -24,6 +25,9 @@ from nextmove.foundation.service import (
     import_file,
     import_records,
 )
+from nextmove.governance.access import require
+from nextmove.governance.model import Actor, Permission, Role
+from nextmove.governance.service import authenticate, has_users
 from nextmove.store import UnitOfWork, current_revision, head_revision, upgrade
 
 __all__ = ["Engine"]
@@ -31,16 +35,45 @@ __all__ = ["Engine"]
 Clock = Callable[[], datetime]
 
 
-class Engine:
-    """nextmove on one database: import, check the foundation, and (later) decide and act.
+LOCAL_OPERATOR = Actor(user_id="local", role=Role.ADMIN)
+"""Who acts on an installation that has no users yet (single-user, on one machine)."""
 
-    Build it with :meth:`Engine.open`; close it (or use ``with``) when done.
+
+class Engine(GovernanceCalls):
+    """nextmove on one database: import, check the foundation, govern, and (later) decide.
+
+    Build it with :meth:`Engine.open`; close it (or use ``with``) when done. Every call
+    acts as one user: the one named by ``Settings.user`` and proven by its token, or,
+    until the first user is created (``bootstrap_admin``), the local operator as admin.
+    Each call checks that user's role, so every door inherits the same access control.
     """
 
     def __init__(self, *, database: SqlEngine, settings: Settings, clock: Clock) -> None:
         self._database = database
         self._settings = settings
         self._clock = clock
+        self._actor: Actor | None = None
+
+    def identity(self) -> Actor:
+        """Return the acting user, authenticating it on first use."""
+        if self._actor is not None:
+            return self._actor
+        user, token = self._settings.user, self._settings.token
+        if user and token is not None:
+            self._actor = authenticate(
+                store=self._database, user_id=user, token=token.get_secret_value()
+            )
+            return self._actor
+        if has_users(store=self._database):
+            raise AuthenticationFailed(
+                "this installation has users: set NEXTMOVE_USER and NEXTMOVE_TOKEN"
+            )
+        return LOCAL_OPERATOR
+
+    def _authorise(self, permission: Permission) -> Actor:
+        actor = self.identity()
+        require(actor, permission)
+        return actor
 
     @classmethod
     def open(
@@ -99,6 +132,7 @@ class Engine:
         progress: Progress | None = None,
     ) -> ImportSummary:
         """Import one CSV, Parquet or JSON Lines file of ``kind`` records."""
+        self._authorise(Permission.IMPORT_DATA)
         return import_file(
             engine=self._database,
             kind=kind,
@@ -124,6 +158,7 @@ class Engine:
         The manifest has ``files: [{kind, path, mapping?, format?}]``; paths are relative
         to the folder. ``progress(kind)`` may return a callback for that file.
         """
+        self._authorise(Permission.IMPORT_DATA)
         root = Path(folder).resolve()
         manifest = root / "manifest.yaml"
         if not manifest.is_file():
@@ -159,6 +194,7 @@ class Engine:
         per kind, a file (canonical columns) or records; positional arguments are records
         of any kind. Kinds are landed in reference order (accounts before their signals).
         """
+        self._authorise(Permission.IMPORT_DATA)
         flat: list[Record] = []
         for item in records:
             flat.extend([item] if isinstance(item, Record) else item)
@@ -190,6 +226,7 @@ class Engine:
 
     def imports(self, limit: int = 20) -> list[ImportSummary]:
         """Return the latest import runs, newest first."""
+        self._authorise(Permission.VIEW)
         with UnitOfWork(self._database) as uow:
             return FoundationRepository(uow.connection).runs(limit)
 
@@ -197,6 +234,7 @@ class Engine:
         self, *, run_id: int | None = None, limit: int | None = 100
     ) -> list[QuarantineEntry]:
         """Return quarantined values (of one import run, or all), with row and reason."""
+        self._authorise(Permission.VIEW)
         with UnitOfWork(self._database) as uow:
             return FoundationRepository(uow.connection).quarantined(run_id=run_id, limit=limit)
 
@@ -213,6 +251,7 @@ class Engine:
         ``rules`` is a YAML file of decision types and vocabularies replacing the built-in
         ``foundation/readiness/readiness.yaml``.
         """
+        self._authorise(Permission.VIEW)
         return assess_foundation(
             engine=self._database,
             as_of=as_of,
@@ -223,10 +262,12 @@ class Engine:
 
     def duplicates(self, *, limit: int | None = None) -> list[DuplicatePair]:
         """Return probable duplicate accounts with a confidence; nothing is merged."""
+        self._authorise(Permission.VIEW)
         return find_duplicates(engine=self._database, limit=limit)
 
     def count(self, kind: str) -> int:
         """Return how many records of ``kind`` are stored."""
+        self._authorise(Permission.VIEW)
         if kind not in RECORD_TYPES:
             raise NotFound(
                 f"unknown record type {kind!r}; expected one of {', '.join(RECORD_TYPES)}"

@@ -24,6 +24,13 @@ from nextmove.cli.console import (
     print_summary,
     write_quarantine_csv,
 )
+from nextmove.cli.governance import (
+    approvals_app,
+    audit_app,
+    exceptions_app,
+    kill_app,
+    users_app,
+)
 from nextmove.config import Settings
 from nextmove.domain import RECORD_TYPES
 from nextmove.engine import Engine
@@ -45,6 +52,11 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 sim_app = typer.Typer(help="The synthetic company.", no_args_is_help=True)
 app.add_typer(sim_app, name="sim")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+app.add_typer(kill_app, name="kill")
+app.add_typer(approvals_app, name="approvals")
+app.add_typer(exceptions_app, name="exceptions")
 
 
 DatabaseOption = Annotated[

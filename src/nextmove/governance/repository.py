@@ -1,0 +1,330 @@
+"""Every query of the governance part: users, the audit chain, kill switches and queues."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, insert, select, text, update
+
+from nextmove.governance.model import (
+    Approval,
+    ApprovalStatus,
+    AuditEntry,
+    ExceptionItem,
+    ExceptionStatus,
+    KillScope,
+    KillSwitch,
+    User,
+)
+from nextmove.store import tables as t
+
+__all__ = [
+    "ApprovalRepository",
+    "AuditRepository",
+    "ExceptionRepository",
+    "KillSwitchRepository",
+    "UserRepository",
+]
+
+_AUDIT_PAGE = 1_000
+
+
+def _is_postgres(connection: Connection) -> bool:
+    return connection.dialect.name == "postgresql"
+
+
+class UserRepository:
+    """Users and their token hashes on one connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def lock(self) -> None:
+        """Serialise writers that decide on the set of users (the very first admin).
+
+        SQLite's write transaction serialises by itself.
+        """
+        if _is_postgres(self._connection):
+            self._connection.execute(text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"))
+
+    def count(self) -> int:
+        """Return how many users exist, active or not."""
+        return int(self._connection.execute(select(func.count()).select_from(t.users)).scalar_one())
+
+    def count_active(self, role: str) -> int:
+        """Return how many active users hold ``role``."""
+        query = (
+            select(func.count())
+            .select_from(t.users)
+            .where(t.users.c.role == role, t.users.c.active.is_(True))
+        )
+        return int(self._connection.execute(query).scalar_one())
+
+    def get(self, user_id: str) -> User | None:
+        """Return the user, or None."""
+        row = self._connection.execute(
+            select(t.users).where(t.users.c.user_id == user_id)
+        ).one_or_none()
+        return _user(row) if row else None
+
+    def get_with_token_hash(self, user_id: str) -> tuple[User, str] | None:
+        """Return the user and its stored token hash (for authentication only), or None."""
+        row = self._connection.execute(
+            select(t.users).where(t.users.c.user_id == user_id)
+        ).one_or_none()
+        return (_user(row), str(row.token_hash)) if row else None
+
+    def add(self, user: User, token_hash: str) -> None:
+        """Store a new user."""
+        self._connection.execute(
+            insert(t.users).values(**_plain(user.model_dump()), token_hash=token_hash)
+        )
+
+    def set_active(self, user_id: str, active: bool) -> None:
+        """Activate or deactivate a user."""
+        self._connection.execute(
+            update(t.users).where(t.users.c.user_id == user_id).values(active=active)
+        )
+
+    def set_token_hash(self, user_id: str, token_hash: str) -> None:
+        """Replace a user's token hash (the old token stops working)."""
+        self._connection.execute(
+            update(t.users).where(t.users.c.user_id == user_id).values(token_hash=token_hash)
+        )
+
+    def all(self) -> list[User]:
+        """Return every user, by id."""
+        rows = self._connection.execute(select(t.users).order_by(t.users.c.user_id))
+        return [_user(row) for row in rows]
+
+
+def _user(row: Row[Any]) -> User:
+    return User(
+        user_id=row.user_id,
+        name=row.name,
+        role=row.role,
+        active=row.active,
+        created_at=row.created_at,
+        created_by=row.created_by,
+    )
+
+
+class AuditRepository:
+    """The append-only audit log on one connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def lock_head(self) -> None:
+        """Hold the chain's head until commit so concurrent appends cannot fork it.
+
+        PostgreSQL: a transaction-scoped advisory lock (a row lock on the last entry would
+        let a waiting writer read a stale head). SQLite: the write transaction serialises.
+        """
+        if _is_postgres(self._connection):
+            self._connection.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.audit_log'))")
+            )
+
+    def last(self) -> AuditEntry | None:
+        """Return the newest entry, or None when the log is empty."""
+        query = select(t.audit_log).order_by(t.audit_log.c.seq.desc()).limit(1)
+        row = self._connection.execute(query).one_or_none()
+        return _audit_entry(row) if row else None
+
+    def add(self, entry: AuditEntry) -> None:
+        """Append a sealed entry (its seq and hashes already computed)."""
+        self._connection.execute(insert(t.audit_log).values(**entry.model_dump()))
+
+    def newest(self, limit: int, action: str | None = None) -> list[AuditEntry]:
+        """Return up to ``limit`` entries, newest first, optionally of one action."""
+        query = select(t.audit_log).order_by(t.audit_log.c.seq.desc()).limit(limit)
+        if action is not None:
+            query = query.where(t.audit_log.c.action == action)
+        return [_audit_entry(row) for row in self._connection.execute(query)]
+
+    def in_order(self) -> Iterator[AuditEntry]:
+        """Yield every entry by sequence, a page at a time."""
+        after = 0
+        while True:
+            query = (
+                select(t.audit_log)
+                .where(t.audit_log.c.seq > after)
+                .order_by(t.audit_log.c.seq)
+                .limit(_AUDIT_PAGE)
+            )
+            page = [_audit_entry(row) for row in self._connection.execute(query)]
+            yield from page
+            if len(page) < _AUDIT_PAGE:
+                return
+            after = page[-1].seq
+
+    def latest_playbook_version(self) -> int | None:
+        """Return the newest stored playbook version (the one in force), or None."""
+        query = select(func.max(t.playbook_versions.c.version))
+        version = self._connection.execute(query).scalar_one_or_none()
+        return int(version) if version is not None else None
+
+
+def _audit_entry(row: Row[Any]) -> AuditEntry:
+    return AuditEntry.model_validate(row._asdict())
+
+
+class KillSwitchRepository:
+    """Kill switches on one connection; read fresh on every call (never cached)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def get(self, scope: KillScope, target: str) -> KillSwitch | None:
+        """Return the switch on (scope, target), engaged or released, locked until commit."""
+        table = t.kill_switches
+        query = select(table).where(table.c.scope == scope.value, table.c.target == target)
+        row = self._connection.execute(query.with_for_update()).one_or_none()
+        return KillSwitch.model_validate(row._asdict()) if row else None
+
+    def save(self, switch: KillSwitch) -> None:
+        """Insert or overwrite the switch on its (scope, target)."""
+        table = t.kill_switches
+        values = _plain(switch.model_dump(exclude={"scope", "target"}))
+        changed = self._connection.execute(
+            update(table)
+            .where(table.c.scope == switch.scope.value, table.c.target == switch.target)
+            .values(**values)
+        )
+        if changed.rowcount == 0:
+            self._connection.execute(insert(table).values(**_plain(switch.model_dump())))
+
+    def engaged(self) -> list[KillSwitch]:
+        """Return every engaged switch, by scope and target."""
+        table = t.kill_switches
+        query = (
+            select(table).where(table.c.engaged.is_(True)).order_by(table.c.scope, table.c.target)
+        )
+        return [KillSwitch.model_validate(row._asdict()) for row in self._connection.execute(query)]
+
+
+class ApprovalRepository:
+    """The approval queue on one connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def add(self, approval: Approval) -> int:
+        """Store a new request (its ``approval_id`` is ignored) and return its id."""
+        values = _approval_values(approval)
+        del values["approval_id"]
+        query = insert(t.approvals).values(**values).returning(t.approvals.c.approval_id)
+        return int(self._connection.execute(query).scalar_one())
+
+    def get(self, approval_id: int, *, for_update: bool = False) -> Approval | None:
+        """Return the approval, locking its row until commit when ``for_update``."""
+        query = select(t.approvals).where(t.approvals.c.approval_id == approval_id)
+        if for_update:
+            query = query.with_for_update()
+        row = self._connection.execute(query).one_or_none()
+        return _approval(row) if row else None
+
+    def save(self, approval: Approval) -> None:
+        """Write back an approval's changeable fields."""
+        values = _approval_values(approval)
+        changeable = ("payload", "approvers", "status", "decided_by", "decided_at", "reason")
+        self._connection.execute(
+            update(t.approvals)
+            .where(t.approvals.c.approval_id == approval.approval_id)
+            .values({key: values[key] for key in changeable})
+        )
+
+    def listed(self, status: ApprovalStatus | None, limit: int) -> list[Approval]:
+        """Return up to ``limit`` approvals (of one status, or all), oldest first."""
+        query = select(t.approvals).order_by(t.approvals.c.approval_id).limit(limit)
+        if status is not None:
+            query = query.where(t.approvals.c.status == status.value)
+        return [_approval(row) for row in self._connection.execute(query)]
+
+    def due(self, now: datetime) -> list[Approval]:
+        """Return pending approvals whose expiry has come, locked until commit."""
+        table = t.approvals
+        query = (
+            select(table)
+            .where(table.c.status == ApprovalStatus.PENDING.value, table.c.expires_at <= now)
+            .order_by(table.c.approval_id)
+            .with_for_update()
+        )
+        return [_approval(row) for row in self._connection.execute(query)]
+
+
+def _approval_values(approval: Approval) -> dict[str, Any]:
+    values = _plain(approval.model_dump())
+    values["payload"] = json.dumps(approval.payload, sort_keys=True)
+    values["approvers"] = json.dumps(list(approval.approvers))
+    return values
+
+
+def _approval(row: Row[Any]) -> Approval:
+    values = row._asdict()
+    values["payload"] = json.loads(values["payload"])
+    values["approvers"] = tuple(json.loads(values["approvers"]))
+    return Approval.model_validate(values)
+
+
+class ExceptionRepository:
+    """The exception queue on one connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def add(self, item: ExceptionItem) -> int:
+        """Store a new exception (its ``exception_id`` is ignored) and return its id."""
+        values = _plain(item.model_dump(exclude={"exception_id"}))
+        values["details"] = json.dumps(item.details, sort_keys=True)
+        query = insert(t.exceptions).values(**values).returning(t.exceptions.c.exception_id)
+        return int(self._connection.execute(query).scalar_one())
+
+    def get(self, exception_id: int, *, for_update: bool = False) -> ExceptionItem | None:
+        """Return the exception, locking its row until commit when ``for_update``."""
+        query = select(t.exceptions).where(t.exceptions.c.exception_id == exception_id)
+        if for_update:
+            query = query.with_for_update()
+        row = self._connection.execute(query).one_or_none()
+        return _exception(row) if row else None
+
+    def resolve(self, item: ExceptionItem) -> None:
+        """Write back a resolution."""
+        self._connection.execute(
+            update(t.exceptions)
+            .where(t.exceptions.c.exception_id == item.exception_id)
+            .values(
+                status=item.status.value,
+                resolved_at=item.resolved_at,
+                resolved_by=item.resolved_by,
+                resolution=item.resolution,
+            )
+        )
+
+    def listed(
+        self, status: ExceptionStatus | None, owner: str | None, limit: int
+    ) -> list[ExceptionItem]:
+        """Return up to ``limit`` exceptions, oldest first, filtered by status and owner."""
+        table = t.exceptions
+        query = select(table).order_by(table.c.exception_id).limit(limit)
+        if status is not None:
+            query = query.where(table.c.status == status.value)
+        if owner is not None:
+            query = query.where(table.c.owner == owner)
+        return [_exception(row) for row in self._connection.execute(query)]
+
+
+def _exception(row: Row[Any]) -> ExceptionItem:
+    values = row._asdict()
+    values["details"] = json.loads(values["details"])
+    return ExceptionItem.model_validate(values)
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    """Return ``values`` with enums as their plain values (drivers may bind enum names)."""
+    return {key: value.value if isinstance(value, Enum) else value for key, value in values.items()}
