@@ -31,6 +31,7 @@ from nextmove.cli.governance import (
     kill_app,
     users_app,
 )
+from nextmove.cli.playbook import app as playbook_app
 from nextmove.config import Settings
 from nextmove.domain import RECORD_TYPES
 from nextmove.engine import Engine
@@ -57,6 +58,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(kill_app, name="kill")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(exceptions_app, name="exceptions")
+app.add_typer(playbook_app, name="playbook")
 
 
 DatabaseOption = Annotated[
@@ -296,9 +298,13 @@ def demo_command(
     workdir: Annotated[Path, typer.Option(help="where the generated files and report go")] = Path(
         "demo"
     ),
+    playbook: Annotated[
+        Path, typer.Option(help="playbook to check and apply against the company")
+    ] = Path("examples/playbooks/b2b_saas.yaml"),
     database_url: DatabaseOption = None,
 ) -> None:
-    """Generate a synthetic company, import it like a real one, and report its readiness."""
+    """Generate a synthetic company, import it like a real one, report its readiness, and
+    apply the example playbook to it."""
     manifest = _generate(
         workdir / "company", accounts=accounts, seed=seed, file_format=FileFormat.CSV
     )
@@ -310,13 +316,28 @@ def demo_command(
         for summary in summaries:
             print_summary(summary)
         report = engine.readiness(as_of=as_of)
+        applied = _apply_demo_playbook(engine, playbook)
     console.rule(f"foundation readiness as of {as_of}")
     _emit_report(report, ReportFormat.TABLE, None)
+    console.rule("playbook")
+    console.print(applied)
     html = workdir / "readiness.html"
     html.write_text(render_html(report), encoding="utf-8")
     console.print(
         f"\nFull report: {html}  ·  rejected rows: `nextmove quarantine`  ·  "
         "duplicates: `nextmove duplicates`"
+    )
+
+
+def _apply_demo_playbook(engine: Engine, playbook: Path) -> str:
+    if not playbook.is_file():
+        return f"no playbook at {playbook}; skipped (pass --playbook PATH)"
+    applied = engine.apply_playbook(playbook, message="demo: example rules for the company")
+    state = "applied as" if applied.created else "already active as"
+    warnings = f", {len(applied.warnings)} warning(s)" if applied.warnings else ""
+    return (
+        f"{playbook} checked against the imported catalog{warnings}; {state} version "
+        f"{applied.version.version} (`nextmove playbook history`, `nextmove audit list`)"
     )
 
 
