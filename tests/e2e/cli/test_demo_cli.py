@@ -11,32 +11,26 @@ NEXTMOVE = str(Path(sys.executable).parent / "nextmove")
 PLAYBOOK = str(Path(__file__).resolve().parents[3] / "examples" / "playbooks" / "b2b_saas.yaml")
 
 
-def test_demo_imports_the_synthetic_company_and_reports(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "NEXTMOVE_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
-        "COLUMNS": "200",
-    }
-    result = subprocess.run(
-        [
-            NEXTMOVE,
-            "demo",
-            "--accounts",
-            "600",
-            "--seed",
-            "3",
-            "--workdir",
-            str(tmp_path / "demo"),
-            "--playbook",
-            PLAYBOOK,
-        ],
+def _demo(tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    workdir = str(tmp_path / "demo")
+    return subprocess.run(
+        [NEXTMOVE, "demo", "--accounts", "600", "--seed", "3", "--workdir", workdir,
+         "--playbook", PLAYBOOK],
         capture_output=True,
         text=True,
-        env=env,
+        env={
+            **os.environ,
+            "NEXTMOVE_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
+            "COLUMNS": "200",
+        },
         cwd=tmp_path,
         timeout=120,
         check=False,
-    )
+    )  # fmt: skip
+
+
+def test_demo_imports_the_synthetic_company_and_reports(tmp_path: Path) -> None:
+    result = _demo(tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Readiness by decision type" in out
@@ -46,28 +40,8 @@ def test_demo_imports_the_synthetic_company_and_reports(tmp_path: Path) -> None:
     html = (tmp_path / "demo" / "readiness.html").read_text(encoding="utf-8")
     assert "<html" in html and "Cross-sell" in html
 
-    again = subprocess.run(
-        [
-            NEXTMOVE,
-            "demo",
-            "--accounts",
-            "600",
-            "--seed",
-            "3",
-            "--workdir",
-            str(tmp_path / "demo"),
-            "--playbook",
-            PLAYBOOK,
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-        check=False,
-    )
+    again = _demo(tmp_path)
     assert again.returncode == 0, again.stderr
-    # The same company imported twice changes nothing.
-    assert " 0 new, 0 changed" in again.stdout
+    # The same company imported twice changes nothing, and the playbook is already active.
     assert "imported 600: 0 new, 0 changed, 600 unchanged" in again.stdout
     assert "already active as version 1" in " ".join(again.stdout.split())
