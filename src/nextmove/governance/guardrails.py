@@ -1,0 +1,354 @@
+"""The guardrail filter: the single function every decision passes through before it can
+become an action.
+
+Pure and vectorised. One polars pass evaluates every rule over every candidate into a bit
+mask per candidate (bit i: rule i is broken); the capacity limits then keep, per group, the
+highest-priority candidates that broke no rule, deciding all groups at once with numpy;
+finally the few distinct masks are turned into rule ids and joined back. Rules are data
+(:mod:`nextmove.governance.guardrail_rules`), so a playbook compiles into them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from nextmove.governance.guardrail_rules import (
+    NO_ACTION,
+    CapacityLimit,
+    Rule,
+    autonomy_never_rule,
+    consent_rule,
+    contact_cap_rule,
+    eligibility_rule,
+    kill_switch_rule,
+    quiet_period_rule,
+    region_consent_rule,
+    touches_column,
+)
+
+__all__ = [
+    "BLOCKED_BY",
+    "NO_ACTION",
+    "ONE_ACTION_PER_ACCOUNT",
+    "VIOLATED",
+    "CapacityLimit",
+    "GuardrailResult",
+    "Rule",
+    "apply_guardrails",
+    "autonomy_never_rule",
+    "consent_rule",
+    "contact_cap_rule",
+    "eligibility_rule",
+    "kill_switch_rule",
+    "quiet_period_rule",
+    "region_consent_rule",
+    "touches_column",
+]
+
+BLOCKED_BY = "rule_id"
+"""Column of ``blocked``: the first rule (in the order given) that blocked the candidate."""
+VIOLATED = "violated_rule_ids"
+"""Column of ``blocked``: every rule the candidate breaks, or the capacity that cut it."""
+ONE_ACTION_PER_ACCOUNT = "one_action_per_account"
+"""Rule id of the optional limit of one allowed action (besides no_action) per account."""
+
+Mask = npt.NDArray[np.uint64]
+Positions = npt.NDArray[np.int64]
+Flags = npt.NDArray[np.bool_]
+
+_WORD = "__guard_mask"
+_UNLIMITED = np.iinfo(np.int64).max
+_UNDECIDED, _ACCEPTED, _REJECTED = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class GuardrailResult:
+    """Candidates split into those allowed and those blocked, with the reason.
+
+    ``allowed`` has the input's columns; ``blocked`` adds :data:`BLOCKED_BY` (an Enum of
+    the rule ids, rules in the order given then capacities) and :data:`VIOLATED` (a list of
+    that Enum). Both keep the input's row order.
+    """
+
+    allowed: pl.DataFrame
+    blocked: pl.DataFrame
+
+    def blocked_counts(self) -> pl.DataFrame:
+        """Return how many candidates each rule blocked first, most first."""
+        counts = self.blocked.group_by(BLOCKED_BY).len("blocked")
+        return counts.sort(["blocked", BLOCKED_BY], descending=[True, False])
+
+
+def apply_guardrails(
+    candidates: pl.DataFrame,
+    rules: Sequence[Rule],
+    capacities: Sequence[CapacityLimit] = (),
+    *,
+    priority: str = "priority",
+    one_action_per_account: bool = False,
+) -> GuardrailResult:
+    """Return the candidates every rule and capacity allows, and the rest with their reasons.
+
+    ``candidates`` has one row per (account, candidate action) with at least ``action``,
+    and, when there are capacities, ``account_id`` and the ``priority`` column (higher
+    first; null and NaN last), plus the columns the rules and capacities read.
+    ``no_action`` is never blocked.
+
+    Capacities are filled greedily in priority order (ties by account_id, then input order)
+    among the candidates that broke no rule: a candidate is cut exactly when one of its
+    groups is already full of higher-priority allowed candidates, and the first such
+    capacity (in the order given) is named. ``one_action_per_account`` adds a last capacity
+    of one action per account; arbitration is otherwise the decision engine's job.
+    """
+    limits = [*capacities]
+    if one_action_per_account:
+        limits.append(
+            CapacityLimit(
+                ONE_ACTION_PER_ACCOUNT, "account_id", {}, default=1, description="one per account"
+            )
+        )
+    ids = [rule.rule_id for rule in rules] + [limit.rule_id for limit in limits]
+    _check(candidates, rules, limits, ids, priority)
+    masks = _rule_masks(candidates, rules, len(ids))
+    if limits:
+        passed = ~_any_set(masks)
+        rows, cut_by = _fill_capacities(candidates, passed, limits, priority)
+        for k in range(len(limits)):
+            bit = len(rules) + k
+            masks[bit // 64][rows[cut_by == k]] |= np.uint64(1 << bit % 64)
+    blocked = _any_set(masks)
+    keep = pl.Series(blocked)
+    return GuardrailResult(
+        allowed=candidates.filter(~keep),
+        blocked=_explain(candidates.filter(keep), [mask[blocked] for mask in masks], ids),
+    )
+
+
+def _check(
+    candidates: pl.DataFrame,
+    rules: Sequence[Rule],
+    limits: Sequence[CapacityLimit],
+    ids: list[str],
+    priority: str,
+) -> None:
+    """Raise ValueError for duplicate rule ids or columns the candidates frame lacks."""
+    duplicates = sorted({rule_id for rule_id in ids if ids.count(rule_id) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate rule ids: {', '.join(duplicates)}")
+    present = set(candidates.columns)
+    clashes = sorted(present & {BLOCKED_BY, VIOLATED} | {c for c in present if "__guard" in c})
+    if clashes:
+        raise ValueError(f"candidates may not have the columns {', '.join(clashes)}")
+    needed = {"action": "the filter"}
+    if limits:
+        needed |= {"account_id": "capacities", priority: "capacities"}
+    items: list[Rule | CapacityLimit] = [*rules, *limits]
+    for item in items:
+        needed |= {column: item.rule_id for column in item.columns}
+    missing = [
+        f"{column} (read by {who})" for column, who in needed.items() if column not in present
+    ]
+    if missing:
+        raise ValueError(f"candidates lack columns: {', '.join(missing)}")
+
+
+def _applies(actions: frozenset[str] | None) -> pl.Expr:
+    """True where a rule or capacity scoped to ``actions`` concerns the candidate."""
+    acting = pl.col("action").ne_missing(NO_ACTION)
+    if actions is None:
+        return acting
+    return acting & pl.col("action").is_in(sorted(actions)).fill_null(True)
+
+
+def _rule_masks(candidates: pl.DataFrame, rules: Sequence[Rule], bits: int) -> list[Mask]:
+    """Per candidate, one 64-bit word per 64 rule ids with the bits of the rules it breaks."""
+    broken = [
+        (_applies(rule.actions) & rule.violated.fill_null(True)).alias(f"__guard_{i}")
+        for i, rule in enumerate(rules)
+    ]
+    words = [
+        pl.sum_horizontal(
+            pl.when(f"__guard_{bit}")
+            .then(pl.lit(1 << bit - start, pl.UInt64))
+            .otherwise(pl.lit(0, pl.UInt64))
+            for bit in range(start, min(start + 64, len(rules)))
+        ).alias(f"{_WORD}{start // 64}")
+        for start in range(0, len(rules), 64)
+    ]
+    masks = []
+    if rules:
+        frame = candidates.lazy().select(broken).select(words).collect()
+        masks = [frame.to_series(i).to_numpy(writable=True) for i in range(frame.width)]
+    # Words for capacities alone start empty.
+    zeros = range(len(masks), max(-(-bits // 64), 1))
+    return masks + [np.zeros(candidates.height, np.uint64) for _ in zeros]
+
+
+def _any_set(masks: list[Mask]) -> Flags:
+    flags: Flags = np.logical_or.reduce([mask != 0 for mask in masks])
+    return flags
+
+
+def _fill_capacities(
+    candidates: pl.DataFrame, passed: Flags, limits: Sequence[CapacityLimit], priority: str
+) -> tuple[Positions, npt.NDArray[np.int16]]:
+    """Return the candidate rows cut by a capacity and the index of the capacity that cut each.
+
+    Exact greedy in priority order, decided in vectorised rounds: an undecided candidate is
+    accepted once each of its groups has room even if every live (not rejected) higher one
+    is accepted, and rejected once one of its groups is full of accepted higher ones. The
+    highest undecided candidate is always decided, so the rounds end; a few suffice.
+    """
+    subject = candidates.select(
+        _applies(limit.actions).alias(str(k)) for k, limit in enumerate(limits)
+    ).to_numpy()
+    subject &= passed[:, None]
+    in_pool = subject.any(axis=1)
+    rows = np.flatnonzero(in_pool)
+    columns = {priority, "account_id"} | {c for limit in limits for c in limit.columns}
+    pool = candidates.select(sorted(columns)).filter(pl.Series(in_pool))
+    order = _priority_order(pool[priority], pool["account_id"])
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    every = [_Groups.of(pool, limit, rank, subject[rows, k]) for k, limit in enumerate(limits)]
+    groups, size = every, len(order)
+    status = np.full(size, _UNDECIDED, np.int8)
+    while (undecided := status == _UNDECIDED).any():
+        groups = [g.without(status == _REJECTED) for g in groups]  # they no longer count
+        room = np.logical_and.reduce([g.room(status != _REJECTED, size) for g in groups])
+        status[undecided & room] = _ACCEPTED
+        accepted = status == _ACCEPTED
+        full = np.logical_or.reduce([g.full(accepted, size) for g in groups])
+        status[(status == _UNDECIDED) & full] = _REJECTED
+    # Name the first capacity full of higher accepted candidates once all are decided.
+    rejected = status == _REJECTED
+    accepted = status == _ACCEPTED
+    cut_by = np.full(size, -1, np.int16)
+    for k, g in reversed(list(enumerate(every))):
+        cut_by[rejected & g.full(accepted, size)] = k
+    return rows[order][rejected], cut_by[rejected]
+
+
+@dataclass(frozen=True, slots=True)
+class _Groups:
+    """One capacity's groups, as positions in the pool's priority order."""
+
+    order: Positions
+    """The subject candidates' priority ranks, group after group, rising within a group."""
+    sizes: Positions
+    """How many entries of ``order`` each group has, in the order groups appear there."""
+    limit: npt.NDArray[np.int32]
+    """The group limit of each entry of ``order``."""
+
+    @classmethod
+    def of(
+        cls, pool: pl.DataFrame, limit: CapacityLimit, rank: Positions, subject: Flags
+    ) -> _Groups:
+        groups = (
+            pool.select(pl.col(limit.group).alias("group"), _limit_of(limit).alias("limit"))
+            .with_columns(pl.Series("rank", rank))
+            .filter(pl.Series(subject))
+            .group_by("group")
+            .agg(pl.col("rank").sort(), pl.col("limit").min())
+            .filter(pl.col("limit").is_not_null())  # an unlimited group
+        )
+        sizes = groups["rank"].list.len().to_numpy().astype(np.int64)
+        limits = groups["limit"].clip(upper_bound=np.iinfo(np.int32).max).to_numpy()
+        return cls(
+            order=groups["rank"].explode().to_numpy().astype(np.int64),
+            sizes=sizes,
+            limit=np.repeat(limits.astype(np.int32), sizes),
+        )
+
+    def room(self, live: Flags, size: int) -> Flags:
+        """True where a candidate is not subject, or its group has room for all live higher."""
+        out = np.ones(size, np.bool_)
+        out[self.order] = self._before(live) < self.limit
+        return out
+
+    def full(self, accepted: Flags, size: int) -> Flags:
+        """True where a candidate is subject and its group is full of accepted higher ones."""
+        out = np.zeros(size, np.bool_)
+        out[self.order] = self._before(accepted) >= self.limit
+        return out
+
+    def without(self, rejected: Flags) -> _Groups:
+        """Return the groups without the rejected candidates (they no longer count)."""
+        keep = ~rejected[self.order]
+        if keep.all():
+            return self
+        group = np.repeat(np.arange(len(self.sizes)), self.sizes)[keep]
+        sizes = np.bincount(group, minlength=len(self.sizes)).astype(np.int64)
+        return _Groups(self.order[keep], sizes, self.limit[keep])
+
+    def _before(self, counted: Flags) -> npt.NDArray[np.int32]:
+        """For each entry of ``order``, how many earlier entries of its group are counted."""
+        flags = counted[self.order].astype(np.int32)
+        before = np.cumsum(flags, dtype=np.int32) - flags
+        sizes = self.sizes[self.sizes > 0]
+        base: npt.NDArray[np.int32] = np.repeat(before[np.cumsum(sizes) - sizes], sizes)
+        return before - base
+
+
+def _limit_of(limit: CapacityLimit) -> pl.Expr:
+    """Each candidate's group limit: from the mapping or column, else the default."""
+    default = pl.lit(limit.default, pl.Int64)
+    if isinstance(limit.limits, str):
+        return pl.col(limit.limits).cast(pl.Int64).fill_null(default)
+    if not limit.limits:
+        return default
+    mapped = (
+        pl.col(limit.group)
+        .cast(pl.String)
+        .replace_strict(dict(limit.limits), default=None, return_dtype=pl.Int64)
+    )
+    return mapped.fill_null(default)
+
+
+def _priority_order(priority: pl.Series, account: pl.Series) -> Positions:
+    """Positions by priority (highest first, null and NaN last), then account_id, then position.
+
+    A stable sort on the priority alone does most of the work; only rows whose priority
+    ties with another's are re-sorted by account_id.
+    """
+    value = priority.cast(pl.Float64).fill_nan(None).alias("priority")
+    order = (
+        value.to_frame()
+        .select(pl.arg_sort_by("priority", descending=True, nulls_last=True, maintain_order=True))
+        .to_series()
+        .to_numpy()
+        .astype(np.int64)
+    )
+    ranked = value.gather(order)
+    start = ranked.ne_missing(ranked.shift(1)).to_numpy()
+    start[:1] = True
+    tied = ~(start & np.append(start[1:], True))
+    if tied.any():
+        at = np.flatnonzero(tied)
+        ties = pl.DataFrame(
+            {"run": np.cumsum(start)[at], "account": account.gather(order[at]), "at": order[at]}
+        )
+        order[at] = ties.sort(["run", "account", "at"], nulls_last=True)["at"].to_numpy()
+    return order
+
+
+def _explain(blocked: pl.DataFrame, masks: list[Mask], ids: list[str]) -> pl.DataFrame:
+    """Return the blocked candidates with their first rule and every rule they break."""
+    words = pl.DataFrame({f"{_WORD}{i}": mask for i, mask in enumerate(masks)})
+    reasons = words.unique()
+    broken = [
+        [ids[64 * i + bit] for i, word in enumerate(row) for bit in range(64) if word >> bit & 1]
+        for row in reasons.rows()
+    ]
+    enum = pl.Enum(ids)
+    table = reasons.with_columns(
+        pl.Series(BLOCKED_BY, [names[0] for names in broken], dtype=enum),
+        pl.Series(VIOLATED, broken, dtype=pl.List(enum)),
+    )
+    explained = words.join(table, on=words.columns, how="left", maintain_order="left")
+    return blocked.hstack(explained.select(BLOCKED_BY, VIOLATED))
