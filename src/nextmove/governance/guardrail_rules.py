@@ -87,9 +87,11 @@ class CapacityLimit:
     """At most ``limits[group]`` allowed candidates per value of the ``group`` column.
 
     ``limits`` maps group values (as text) to limits, or names a column holding each
-    candidate's group limit (the smallest is used if they differ). Groups without a limit
-    get ``default``; ``None`` means unlimited. A null group value is a group of its own.
-    ``actions`` limits the capacity to those actions; ``None`` means every action.
+    candidate's group limit (a null there means ``default``; if the candidates competing in
+    a group disagree, the smallest limit holds). Groups without a limit get ``default``;
+    ``None`` means unlimited. A null group value is a group of its own. ``actions`` limits
+    the capacity to those actions; ``None`` means every action but no_action. Only
+    candidates that broke no rule compete for capacity.
     """
 
     rule_id: str
@@ -104,6 +106,8 @@ class CapacityLimit:
             raise ValueError("a capacity limit needs a non-empty rule_id")
         if self.actions is not None and not isinstance(self.actions, frozenset):
             object.__setattr__(self, "actions", frozenset(self.actions))
+        if not isinstance(self.limits, str):
+            object.__setattr__(self, "limits", dict(self.limits))  # not the caller's to change
         values = [] if isinstance(self.limits, str) else list(self.limits.values())
         if any(limit < 0 for limit in [*values, self.default or 0]):
             raise ValueError(f"capacity {self.rule_id}: limits must be >= 0")

@@ -62,8 +62,9 @@ Positions = npt.NDArray[np.int64]
 Flags = npt.NDArray[np.bool_]
 
 _WORD = "__guard_mask"
-_UNLIMITED = np.iinfo(np.int64).max
 _UNDECIDED, _ACCEPTED, _REJECTED = 0, 1, 2
+_FIRST_PREFIX = 1 << 16
+"""How many of the highest-priority candidates the capacity fill decides on their own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,10 +200,9 @@ def _fill_capacities(
 ) -> tuple[Positions, npt.NDArray[np.int16]]:
     """Return the candidate rows cut by a capacity and the index of the capacity that cut each.
 
-    Exact greedy in priority order, decided in vectorised rounds: an undecided candidate is
-    accepted once each of its groups has room even if every live (not rejected) higher one
-    is accepted, and rejected once one of its groups is full of accepted higher ones. The
-    highest undecided candidate is always decided, so the rounds end; a few suffice.
+    Among the candidates that broke no rule, capacities are filled greedily in priority
+    order; a cut candidate is named after the first capacity whose group was full of
+    higher-priority allowed candidates.
     """
     subject = candidates.select(
         _applies(limit.actions).alias(str(k)) for k, limit in enumerate(limits)
@@ -212,26 +212,51 @@ def _fill_capacities(
     rows = np.flatnonzero(in_pool)
     columns = {priority, "account_id"} | {c for limit in limits for c in limit.columns}
     pool = candidates.select(sorted(columns)).filter(pl.Series(in_pool))
+    # From here on, candidates are numbered by rank: 0 is the highest priority.
     order = _priority_order(pool[priority], pool["account_id"])
-    rank = np.empty(len(order), np.int64)
-    rank[order] = np.arange(len(order))
-    every = [_Groups.of(pool, limit, rank, subject[rows, k]) for k, limit in enumerate(limits)]
-    groups, size = every, len(order)
-    status = np.full(size, _UNDECIDED, np.int8)
-    while (undecided := status == _UNDECIDED).any():
-        groups = [g.without(status == _REJECTED) for g in groups]  # they no longer count
-        room = np.logical_and.reduce([g.room(status != _REJECTED, size) for g in groups])
-        status[undecided & room] = _ACCEPTED
-        accepted = status == _ACCEPTED
-        full = np.logical_or.reduce([g.full(accepted, size) for g in groups])
-        status[(status == _UNDECIDED) & full] = _REJECTED
+    grouping = sorted({c for limit in limits for c in limit.columns})
+    pool, rows, subject = pool.select(grouping)[order], rows[order], subject[rows[order]]
+    every = [_Groups.of(pool, limit, subject[:, k]) for k, limit in enumerate(limits)]
+    size = len(order)
+    status = _greedy_status(every, size)
     # Name the first capacity full of higher accepted candidates once all are decided.
     rejected = status == _REJECTED
     accepted = status == _ACCEPTED
     cut_by = np.full(size, -1, np.int16)
     for k, g in reversed(list(enumerate(every))):
         cut_by[rejected & g.full(accepted, size)] = k
-    return rows[order][rejected], cut_by[rejected]
+    return rows[rejected], cut_by[rejected]
+
+
+def _greedy_status(groups: list[_Groups], size: int) -> npt.NDArray[np.int8]:
+    """Return, per rank, whether the greedy fill accepts or rejects the candidate.
+
+    Decided in vectorised rounds: an undecided candidate is accepted once each of its
+    groups has room even if every live (not rejected) higher one is accepted, and rejected
+    once one of its groups is full of accepted higher ones. The highest undecided candidate
+    is always decided, so the rounds end. The top ranks are decided first, on their own
+    (a candidate's fate depends only on higher ones): once they have filled most groups,
+    the first round over everyone rejects nearly all the rest at once.
+    """
+    status = np.full(size, _UNDECIDED, np.int8)
+    rank = np.arange(size)
+    prefix = min(size, _FIRST_PREFIX)
+    while True:
+        live_groups = [g.without((rank >= prefix) | (status == _REJECTED)) for g in groups]
+        view, compacted = status[:prefix], int((status[:prefix] == _REJECTED).sum())
+        while (undecided := view == _UNDECIDED).any():
+            if (rejected := view == _REJECTED).sum() > compacted + prefix // 4:
+                live_groups = [g.without(rejected) for g in live_groups]
+                compacted = int(rejected.sum())
+            live = view != _REJECTED
+            room = np.logical_and.reduce([g.room(live, prefix) for g in live_groups])
+            view[undecided & room] = _ACCEPTED
+            accepted = view == _ACCEPTED
+            full = np.logical_or.reduce([g.full(accepted, prefix) for g in live_groups])
+            view[(view == _UNDECIDED) & full] = _REJECTED
+        if prefix == size:
+            return status
+        prefix = size
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,28 +265,27 @@ class _Groups:
 
     order: Positions
     """The subject candidates' priority ranks, group after group, rising within a group."""
-    sizes: Positions
-    """How many entries of ``order`` each group has, in the order groups appear there."""
+    first: Positions
+    """For each entry of ``order``, the index in ``order`` where its group begins."""
     limit: npt.NDArray[np.int32]
     """The group limit of each entry of ``order``."""
 
     @classmethod
-    def of(
-        cls, pool: pl.DataFrame, limit: CapacityLimit, rank: Positions, subject: Flags
-    ) -> _Groups:
+    def of(cls, pool: pl.DataFrame, limit: CapacityLimit, subject: Flags) -> _Groups:
+        """Group the subject candidates of ``pool`` (in rank order) by the limit's group."""
         groups = (
             pool.select(pl.col(limit.group).alias("group"), _limit_of(limit).alias("limit"))
-            .with_columns(pl.Series("rank", rank))
+            .with_row_index("rank")
             .filter(pl.Series(subject))
-            .group_by("group")
-            .agg(pl.col("rank").sort(), pl.col("limit").min())
+            .group_by("group")  # keeps the rows' order within each group: ranks rise
+            .agg(pl.col("rank"), pl.col("limit").min())
             .filter(pl.col("limit").is_not_null())  # an unlimited group
         )
         sizes = groups["rank"].list.len().to_numpy().astype(np.int64)
         limits = groups["limit"].clip(upper_bound=np.iinfo(np.int32).max).to_numpy()
         return cls(
             order=groups["rank"].explode().to_numpy().astype(np.int64),
-            sizes=sizes,
+            first=np.repeat(np.cumsum(sizes) - sizes, sizes),
             limit=np.repeat(limits.astype(np.int32), sizes),
         )
 
@@ -282,17 +306,16 @@ class _Groups:
         keep = ~rejected[self.order]
         if keep.all():
             return self
-        group = np.repeat(np.arange(len(self.sizes)), self.sizes)[keep]
-        sizes = np.bincount(group, minlength=len(self.sizes)).astype(np.int64)
-        return _Groups(self.order[keep], sizes, self.limit[keep])
+        # Group starts move left by the entries dropped before them.
+        dropped_before: Positions = np.cumsum(~keep) - ~keep
+        first = self.first - dropped_before[self.first]
+        return _Groups(self.order[keep], first[keep], self.limit[keep])
 
     def _before(self, counted: Flags) -> npt.NDArray[np.int32]:
         """For each entry of ``order``, how many earlier entries of its group are counted."""
-        flags = counted[self.order].astype(np.int32)
-        before = np.cumsum(flags, dtype=np.int32) - flags
-        sizes = self.sizes[self.sizes > 0]
-        base: npt.NDArray[np.int32] = np.repeat(before[np.cumsum(sizes) - sizes], sizes)
-        return before - base
+        flags = counted[self.order]
+        before: npt.NDArray[np.int32] = np.cumsum(flags, dtype=np.int32) - flags
+        return before - before[self.first]
 
 
 def _limit_of(limit: CapacityLimit) -> pl.Expr:
@@ -313,20 +336,14 @@ def _limit_of(limit: CapacityLimit) -> pl.Expr:
 def _priority_order(priority: pl.Series, account: pl.Series) -> Positions:
     """Positions by priority (highest first, null and NaN last), then account_id, then position.
 
-    A stable sort on the priority alone does most of the work; only rows whose priority
-    ties with another's are re-sorted by account_id.
+    One sort on the priority alone does most of the work; only rows whose priority ties
+    with another's are then sorted by account_id.
     """
-    value = priority.cast(pl.Float64).fill_nan(None).alias("priority")
-    order = (
-        value.to_frame()
-        .select(pl.arg_sort_by("priority", descending=True, nulls_last=True, maintain_order=True))
-        .to_series()
-        .to_numpy()
-        .astype(np.int64)
-    )
-    ranked = value.gather(order)
-    start = ranked.ne_missing(ranked.shift(1)).to_numpy()
-    start[:1] = True
+    value = priority.cast(pl.Float64).fill_null(np.nan).to_numpy()
+    order = np.argsort(-value).astype(np.int64)  # NaN sorts last
+    ranked = value[order]
+    start = ~((ranked[1:] == ranked[:-1]) | (np.isnan(ranked[1:]) & np.isnan(ranked[:-1])))
+    start = np.concatenate([[True], start])
     tied = ~(start & np.append(start[1:], True))
     if tied.any():
         at = np.flatnonzero(tied)

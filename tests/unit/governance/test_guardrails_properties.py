@@ -12,11 +12,13 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from unittest.mock import patch
 
 import polars as pl
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
+from nextmove.governance import guardrails
 from nextmove.governance.guardrails import (
     BLOCKED_BY,
     ONE_ACTION_PER_ACCOUNT,
@@ -251,15 +253,33 @@ def capacities(draw: st.DrawFn, rule_id: str) -> CapacityLimit:
     )
 
 
+@dataclass(frozen=True)
+class Scenario:
+    frame: pl.DataFrame
+    cases: list[Case]
+    limits: list[CapacityLimit]
+    one_action_per_account: bool
+    first_prefix: int
+    """How many top candidates the capacity fill decides before the rest."""
+
+    @property
+    def rules(self) -> list[Rule]:
+        return [case.rule for case in self.cases]
+
+
 @st.composite
-def scenarios(draw: st.DrawFn) -> tuple[pl.DataFrame, list[Case], list[CapacityLimit], bool]:
+def scenarios(draw: st.DrawFn) -> Scenario:
     rows = draw(st.lists(CANDIDATE_ROW, min_size=6, max_size=40))
     frame = pl.DataFrame(
         [{"row": i, **row} for i, row in enumerate(rows)], schema=SCHEMA, orient="row"
     )
-    cases = [draw(rule_cases(f"rule{i}")) for i in range(draw(st.integers(0, 4)))]
-    limits = [draw(capacities(f"capacity{i}")) for i in range(draw(st.integers(0, 3)))]
-    return frame, cases, limits, draw(st.booleans())
+    return Scenario(
+        frame,
+        cases=[draw(rule_cases(f"rule{i}")) for i in range(draw(st.integers(0, 4)))],
+        limits=[draw(capacities(f"capacity{i}")) for i in range(draw(st.integers(0, 3)))],
+        one_action_per_account=draw(st.booleans()),
+        first_prefix=draw(st.sampled_from([1, 3, 8, 1 << 16])),
+    )
 
 
 def sort_key(row: Row) -> tuple[bool, float, str, int]:
@@ -317,21 +337,20 @@ def reference(
 
 @PROPERTY_SETTINGS
 @given(scenarios())
-def test_the_filter_agrees_with_the_reference_row_by_row(
-    scenario: tuple[pl.DataFrame, list[Case], list[CapacityLimit], bool],
-) -> None:
-    frame, cases, limits, one_per_account = scenario
-    if one_per_account:
+def test_the_filter_agrees_with_the_reference_row_by_row(scenario: Scenario) -> None:
+    frame, limits = scenario.frame, scenario.limits
+    with patch.object(guardrails, "_FIRST_PREFIX", scenario.first_prefix):
+        result = apply_guardrails(
+            frame,
+            scenario.rules,
+            limits,
+            one_action_per_account=scenario.one_action_per_account,
+        )
+    if scenario.one_action_per_account:
         limits = [*limits, CapacityLimit(ONE_ACTION_PER_ACCOUNT, "account_id", {}, default=1)]
-    result = apply_guardrails(
-        frame,
-        [case.rule for case in cases],
-        limits[:-1] if one_per_account else limits,
-        one_action_per_account=one_per_account,
-    )
-    expected = reference(frame.to_dicts(), cases, limits)
+    expected = reference(frame.to_dicts(), scenario.cases, limits)
     note(f"rows: {frame.to_dicts()}")
-    note(f"rules: {[(c.rule.rule_id, c.rule.description, c.rule.actions) for c in cases]}")
+    note(f"rules: {[(r.rule_id, r.description, r.actions) for r in scenario.rules]}")
     note(f"capacities: {limits}")
 
     # Nothing lost, nothing duplicated, nothing changed.
@@ -354,10 +373,10 @@ def test_the_filter_agrees_with_the_reference_row_by_row(
 @PROPERTY_SETTINGS
 @given(scenarios())
 def test_capacity_cuts_only_where_the_group_is_full_of_higher_allowed_candidates(
-    scenario: tuple[pl.DataFrame, list[Case], list[CapacityLimit], bool],
+    scenario: Scenario,
 ) -> None:
-    frame, cases, limits, _ = scenario
-    result = apply_guardrails(frame, [case.rule for case in cases], limits)
+    limits = scenario.limits
+    result = apply_guardrails(scenario.frame, scenario.rules, limits)
     allowed = result.allowed.to_dicts()
     cut = result.blocked.filter(pl.col(BLOCKED_BY).cast(pl.String).str.starts_with("capacity"))
     passed = [*allowed, *cut.to_dicts()]  # every candidate that broke no rule
