@@ -211,7 +211,7 @@ def _fill_capacities(
     in_pool = subject.any(axis=1)
     rows = np.flatnonzero(in_pool)
     columns = {priority, "account_id"} | {c for limit in limits for c in limit.columns}
-    pool = candidates.select(sorted(columns)).filter(pl.Series(in_pool))
+    pool = candidates.select(sorted(columns)).filter(pl.Series(in_pool)).rechunk()
     # From here on, candidates are numbered by rank: 0 is the highest priority.
     order = _priority_order(pool[priority], pool["account_id"])
     grouping = sorted({c for limit in limits for c in limit.columns})
