@@ -274,17 +274,23 @@ def eligibility_rule(
     )
 
 
-def autonomy_never_rule(*, column: str = "autonomy", rule_id: str = "autonomy_never") -> Rule:
+def autonomy_never_rule(
+    *,
+    never: Collection[str] | None = None,
+    column: str = "autonomy",
+    rule_id: str = "autonomy_never",
+) -> Rule:
     """Return the rule that an action whose autonomy is ``never`` does not happen at all.
 
-    Reads ``autonomy`` (the level after the playbook's overrides); a null level is not
-    known to be allowed, so it blocks too.
+    With ``never`` (the actions the playbook sets to never), reads ``action`` only.
+    Otherwise reads ``autonomy``, each candidate's level after the playbook's overrides by
+    segment or value band; a null level is not known to be allowed, so it blocks too.
     """
-    return Rule(
-        rule_id,
-        "the playbook says this action is never taken",
-        pl.col(column).eq_missing("never") | pl.col(column).is_null(),
-    )
+    description = "the playbook says this action is never taken"
+    if never is not None:
+        return Rule(rule_id, description, pl.col("action").is_in(sorted(never)))
+    level = pl.col(column)
+    return Rule(rule_id, description, level.eq_missing("never") | level.is_null())
 
 
 def _actions(actions: Collection[str] | None) -> frozenset[str] | None:

@@ -10,7 +10,7 @@ finally the few distinct masks are turned into rule ids and joined back. Rules a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,17 +67,32 @@ _FIRST_PREFIX = 1 << 16
 """How many of the highest-priority candidates the capacity fill decides on their own."""
 
 
-@dataclass(frozen=True, slots=True)
 class GuardrailResult:
     """Candidates split into those allowed and those blocked, with the reason.
 
     ``allowed`` has the input's columns; ``blocked`` adds :data:`BLOCKED_BY` (an Enum of
     the rule ids, rules in the order given then capacities) and :data:`VIOLATED` (a list of
-    that Enum). Both keep the input's row order.
+    that Enum). Both keep the input's row order. ``blocked`` is built on first use: most of
+    a batch is usually blocked, and a caller that only acts on the allowed candidates need
+    not pay for a copy of the others.
     """
 
-    allowed: pl.DataFrame
-    blocked: pl.DataFrame
+    __slots__ = ("_blocked", "_build_blocked", "allowed")
+
+    def __init__(
+        self, allowed: pl.DataFrame, blocked: pl.DataFrame | Callable[[], pl.DataFrame]
+    ) -> None:
+        self.allowed = allowed
+        self._blocked = blocked if isinstance(blocked, pl.DataFrame) else None
+        self._build_blocked = None if isinstance(blocked, pl.DataFrame) else blocked
+
+    @property
+    def blocked(self) -> pl.DataFrame:
+        """The blocked candidates with :data:`BLOCKED_BY` and :data:`VIOLATED`."""
+        if self._blocked is None:
+            assert self._build_blocked is not None
+            self._blocked, self._build_blocked = self._build_blocked(), None
+        return self._blocked
 
     def blocked_counts(self) -> pl.DataFrame:
         """Return how many candidates each rule blocked first, most first."""
@@ -124,10 +139,11 @@ def apply_guardrails(
             masks[bit // 64][rows[cut_by == k]] |= np.uint64(1 << bit % 64)
     blocked = _any_set(masks)
     keep = pl.Series(blocked)
-    return GuardrailResult(
-        allowed=candidates.filter(~keep),
-        blocked=_explain(candidates.filter(keep), [mask[blocked] for mask in masks], ids),
-    )
+
+    def explain_blocked() -> pl.DataFrame:
+        return _explain(candidates.filter(keep), [mask[blocked] for mask in masks], ids)
+
+    return GuardrailResult(allowed=candidates.filter(~keep), blocked=explain_blocked)
 
 
 def _check(

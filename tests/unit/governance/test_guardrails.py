@@ -307,6 +307,13 @@ def test_an_action_whose_autonomy_is_never_is_blocked() -> None:
     }
 
 
+def test_autonomy_never_can_name_the_actions_instead() -> None:
+    frame = candidates({"action": "partner_referral"}, {"action": "digital_program"})
+    rule = autonomy_never_rule(never={"partner_referral"})
+    assert rule.columns == ("action",)
+    assert blocked_by(frame, rule) == {"c0": "autonomy_never", "c1": None}
+
+
 def test_a_rule_that_evaluates_to_null_fails_closed() -> None:
     frame = candidates({"score": None}, {"score": 0.1}, {"score": 0.9})
     rule = Rule("too_risky", "score above 0.5", pl.col("score") > 0.5)
