@@ -293,13 +293,18 @@ class _Compiler:
         if left_null or right_null:
             other = self.expr(node.right if left_null else node.left)
             return other.is_null() if node.op == "==" else other.is_not_null()
+        op: str = node.op
         left, right = self.expr(node.left), self.expr(node.right)
-        if node.op == "==":
+        if isinstance(node.left, Literal) and not isinstance(node.right, Literal):
+            # polars sizes a comparison by its left side: a literal there would not broadcast
+            left, right = right, left
+            op = _MIRRORED.get(op, op)
+        if op == "==":
             return left.eq_missing(right)
-        if node.op == "!=":
+        if op == "!=":
             return left.ne_missing(right)
         ordered = {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}
-        return ordered[node.op].fill_null(False)
+        return ordered[op].fill_null(False)
 
     def _membership(self, node: Membership) -> pl.Expr:
         item = self.expr(node.item)
@@ -308,6 +313,9 @@ class _Compiler:
             return item.is_in(values).fill_null(False)
         container = self.expr(node.container)
         return (container.list.contains(item) & item.is_not_null()).fill_null(False)
+
+
+_MIRRORED = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
 def _column(name: str, value_type: ValueType) -> pl.Expr:
