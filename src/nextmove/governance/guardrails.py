@@ -289,14 +289,20 @@ class _Groups:
     @classmethod
     def of(cls, pool: pl.DataFrame, limit: CapacityLimit, subject: Flags) -> _Groups:
         """Group the subject candidates of ``pool`` (in rank order) by the limit's group."""
+        own_limits = isinstance(limit.limits, str)
         groups = (
-            pool.select(pl.col(limit.group).alias("group"), _limit_of(limit).alias("limit"))
+            pool.select(
+                pl.col(limit.group).alias("group"),
+                *([_limit_of(limit).alias("limit")] if own_limits else []),
+            )
             .with_row_index("rank")
             .filter(pl.Series(subject))
             .group_by("group")  # keeps the rows' order within each group: ranks rise
-            .agg(pl.col("rank"), pl.col("limit").min())
-            .filter(pl.col("limit").is_not_null())  # an unlimited group
+            .agg(pl.col("rank"), *([pl.col("limit").min()] if own_limits else []))
         )
+        if not own_limits:  # one lookup per group rather than per candidate
+            groups = groups.with_columns(_limit_of(limit, "group").alias("limit"))
+        groups = groups.filter(pl.col("limit").is_not_null())  # an unlimited group
         sizes = groups["rank"].list.len().to_numpy().astype(np.int64)
         limits = groups["limit"].clip(upper_bound=np.iinfo(np.int32).max).to_numpy()
         return cls(
@@ -334,15 +340,18 @@ class _Groups:
         return before - before[self.first]
 
 
-def _limit_of(limit: CapacityLimit) -> pl.Expr:
-    """Each candidate's group limit: from the mapping or column, else the default."""
+def _limit_of(limit: CapacityLimit, group: str | None = None) -> pl.Expr:
+    """Each candidate's group limit: from the mapping or column, else the default.
+
+    ``group`` names the column holding the group values, when not the limit's own.
+    """
     default = pl.lit(limit.default, pl.Int64)
     if isinstance(limit.limits, str):
         return pl.col(limit.limits).cast(pl.Int64).fill_null(default)
     if not limit.limits:
         return default
     mapped = (
-        pl.col(limit.group)
+        pl.col(group or limit.group)
         .cast(pl.String)
         .replace_strict(dict(limit.limits), default=None, return_dtype=pl.Int64)
     )

@@ -511,6 +511,8 @@ def test_allowed_and_blocked_partition_the_input_in_order() -> None:
         .equals(frame.sort("id"))
     )
     assert result.blocked_counts().rows() == [("score", 3), ("team", 3)]
+    assert result.blocked is result.blocked  # built once, on first use
+    assert GuardrailResult(result.allowed, result.blocked).blocked is result.blocked
 
 
 def test_an_empty_frame_and_no_rules() -> None:
