@@ -247,29 +247,29 @@ def _fill_capacities(
 def _greedy_status(groups: list[_Groups], size: int) -> npt.NDArray[np.int8]:
     """Return, per rank, whether the greedy fill accepts or rejects the candidate.
 
-    Decided in vectorised rounds: an undecided candidate is accepted once each of its
-    groups has room even if every live (not rejected) higher one is accepted, and rejected
-    once one of its groups is full of accepted higher ones. The highest undecided candidate
-    is always decided, so the rounds end. The top ranks are decided first, on their own
-    (a candidate's fate depends only on higher ones): once they have filled most groups,
-    the first round over everyone rejects nearly all the rest at once.
+    Decided in vectorised rounds: an undecided candidate is rejected once one of its groups
+    is full of accepted higher ones, and accepted once each of its groups has room even if
+    every live (not rejected) higher one is accepted. The highest undecided candidate is
+    always decided, so the rounds end. The top ranks are decided first, on their own (a
+    candidate's fate depends only on higher ones): once they have filled most groups, the
+    first round over everyone rejects nearly all the rest at once.
     """
     status = np.full(size, _UNDECIDED, np.int8)
-    rank = np.arange(size)
     prefix = min(size, _FIRST_PREFIX)
     while True:
-        live_groups = [g.without((rank >= prefix) | (status == _REJECTED)) for g in groups]
-        view, compacted = status[:prefix], int((status[:prefix] == _REJECTED).sum())
-        while (undecided := view == _UNDECIDED).any():
+        view = status[:prefix]
+        beyond = np.arange(size) >= prefix
+        live_groups = [g.without(beyond) for g in groups] if prefix < size else groups
+        compacted = int((view == _REJECTED).sum())
+        while (view == _UNDECIDED).any():
+            full = np.logical_or.reduce([g.full(view == _ACCEPTED, prefix) for g in live_groups])
+            view[(view == _UNDECIDED) & full] = _REJECTED
             if (rejected := view == _REJECTED).sum() > compacted + prefix // 4:
-                live_groups = [g.without(rejected) for g in live_groups]
+                live_groups = [g.without(rejected) for g in live_groups]  # they no longer count
                 compacted = int(rejected.sum())
             live = view != _REJECTED
             room = np.logical_and.reduce([g.room(live, prefix) for g in live_groups])
-            view[undecided & room] = _ACCEPTED
-            accepted = view == _ACCEPTED
-            full = np.logical_or.reduce([g.full(accepted, prefix) for g in live_groups])
-            view[(view == _UNDECIDED) & full] = _REJECTED
+            view[(view == _UNDECIDED) & room] = _ACCEPTED
         if prefix == size:
             return status
         prefix = size
