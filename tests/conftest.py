@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from nextmove import Engine
+from nextmove.domain import Product, Team, TeamFunction
 
 POSTGRES_URL = os.environ.get(
     "NEXTMOVE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -90,6 +91,39 @@ def engine(database_url: str, clock: FixedClock) -> Iterator[Engine]:
     """An Engine on an empty, migrated database."""
     with Engine.open(database_url, clock=clock) as opened:
         yield opened
+
+
+EXAMPLE_PLAYBOOK = REPO / "examples" / "playbooks" / "b2b_saas.yaml"
+EXAMPLE_TEAMS = {
+    "team-sales": TeamFunction.SALES,
+    "team-marketing": TeamFunction.MARKETING,
+    "team-customer-success": TeamFunction.CUSTOMER_SUCCESS,
+    "team-service": TeamFunction.SERVICE,
+}
+EXAMPLE_PRODUCTS = (
+    "prod-analytics-core",
+    "prod-analytics-pro",
+    "prod-predictive-insights",
+    "prod-data-pipelines",
+    "prod-dataguard",
+    "prod-engage-email",
+    "prod-engage-journeys",
+    "prod-platform-sso",
+    "prod-audit-trail",
+    "prod-premium-support",
+    "prod-onboarding-plus",
+)
+
+
+@pytest.fixture
+def playbook_engine(engine: Engine) -> Engine:
+    """An Engine whose store has the example catalog and the example playbook applied."""
+    engine.ingest(
+        [Team(team_id=t, name=t, function=f) for t, f in EXAMPLE_TEAMS.items()],
+        [Product(product_id=p, name=p) for p in EXAMPLE_PRODUCTS],
+    )
+    engine.apply_playbook(EXAMPLE_PLAYBOOK, message="the example rules")
+    return engine
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

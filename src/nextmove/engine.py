@@ -12,6 +12,7 @@ from sqlalchemy import Engine as SqlEngine
 
 from nextmove.config import Settings
 from nextmove.domain import RECORD_TYPES, Record
+from nextmove.engine_autonomy import AutonomyCalls
 from nextmove.engine_governance import GovernanceCalls
 from nextmove.engine_playbook import PlaybookCalls
 from nextmove.errors import AuthenticationFailed, ImportFailed, NotFound
@@ -40,7 +41,7 @@ LOCAL_OPERATOR = Actor(user_id="local", role=Role.ADMIN)
 """Who acts on an installation that has no users yet (single-user, on one machine)."""
 
 
-class Engine(GovernanceCalls, PlaybookCalls):
+class Engine(GovernanceCalls, PlaybookCalls, AutonomyCalls):
     """nextmove on one database: import, check the foundation, govern, and (later) decide.
 
     Build it with :meth:`Engine.open`; close it (or use ``with``) when done. Every call

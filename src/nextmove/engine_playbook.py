@@ -17,7 +17,8 @@ from nextmove.governance.service import record_audit
 from nextmove.playbook import service
 from nextmove.playbook.cases import CaseReport
 from nextmove.playbook.diffing import PlaybookDiff
-from nextmove.playbook.model import PlaybookVersion
+from nextmove.playbook.loader import load_playbook
+from nextmove.playbook.model import Playbook, PlaybookVersion
 from nextmove.playbook.semantics import KnownCatalog
 from nextmove.playbook.service import AppliedPlaybook, OnStored, PlaybookCheck
 from nextmove.store import UnitOfWork
@@ -78,6 +79,11 @@ class PlaybookCalls:
         if version is None:
             return service.active(engine=self._database)
         return service.get(engine=self._database, version=version)
+
+    def active_playbook(self) -> Playbook | None:
+        """Return the active version's rules, parsed (None when none was applied)."""
+        active = self.playbook()
+        return None if active is None else load_playbook(active.content).playbook
 
     def playbook_diff(self, a: int, b: int) -> PlaybookDiff:
         """Return what changed between two versions, section by section."""

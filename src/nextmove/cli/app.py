@@ -13,6 +13,7 @@ import typer
 import yaml
 
 from nextmove.bootstrap import system_clock
+from nextmove.cli.autonomy import app as autonomy_app
 from nextmove.cli.console import (
     console,
     error_console,
@@ -59,6 +60,7 @@ app.add_typer(kill_app, name="kill")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(exceptions_app, name="exceptions")
 app.add_typer(playbook_app, name="playbook")
+app.add_typer(autonomy_app, name="autonomy")
 
 
 DatabaseOption = Annotated[

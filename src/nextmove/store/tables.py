@@ -23,6 +23,9 @@ from nextmove.store.types import UtcDateTime
 
 __all__ = [
     "accounts",
+    "autonomy_demotions",
+    "decision_runs",
+    "decisions",
     "approvals",
     "audit_log",
     "exceptions",
@@ -248,6 +251,8 @@ users = Table(
     Column("active", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("created_by", ID),
+    # The CRM owner a rep user works as: their approvals queue shows that owner's accounts.
+    Column("owner_id", ID),
 )
 
 # Append-only; each entry's hash covers its content and the previous entry's hash.
@@ -311,4 +316,60 @@ exceptions = Table(
     Column("resolved_at", UtcDateTime),
     Column("resolved_by", ID),
     Column("resolution", Text),
+)
+
+# One row per demotion; restored_at is null while it holds. At most one open per action.
+autonomy_demotions = Table(
+    "autonomy_demotions",
+    metadata,
+    Column("demotion_id", Integer, primary_key=True, autoincrement=True),
+    Column("action", String(64), nullable=False, index=True),
+    Column("trigger", String(32), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("demoted_by", ID, nullable=False),
+    Column("demoted_at", UtcDateTime, nullable=False),
+    Column("restored_by", ID),
+    Column("restored_at", UtcDateTime),
+    Column("exception_id", Integer),
+)
+
+decision_runs = Table(
+    "decision_runs",
+    metadata,
+    Column("run_id", Integer, primary_key=True, autoincrement=True),
+    Column("mode", String(16), nullable=False),
+    Column("as_of", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Column("status", String(16), nullable=False),
+    Column("playbook_version", Integer),
+    Column("model_version", String(64), nullable=False),
+    Column("accounts", Integer, nullable=False),
+    Column("actions", Integer, nullable=False),
+    Column("summary", Text, nullable=False),
+)
+
+# Every decision, no_action included, with what later learning and evaluation need:
+# the probability it was chosen with, its score, and the versions it was made under.
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("decision_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("run_id", Integer, ForeignKey("decision_runs.run_id"), nullable=False, index=True),
+    Column("account_id", ID, nullable=False, index=True),
+    Column("action", String(64), nullable=False),
+    Column("product_id", ID),
+    Column("as_of", UtcDateTime, nullable=False),
+    Column("expected_value", Float, nullable=False),
+    Column("uplift", Float, nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("propensity", Float, nullable=False),
+    Column("explored", Boolean, nullable=False),
+    Column("holdout", Boolean, nullable=False),
+    Column("autonomy", String(16), nullable=False),
+    Column("owner_id", ID),
+    Column("reasons", Text, nullable=False),
+    Column("playbook_version", Integer),
+    Column("model_version", String(64), nullable=False),
 )

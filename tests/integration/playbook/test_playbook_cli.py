@@ -161,7 +161,7 @@ def test_test_runs_the_cases_beside_the_playbook(invoke: Invoke, workdir: Path) 
     result = invoke("test", str(workdir / "b2b_saas.yaml"))
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[-1] == "13 passed, 0 failed"
+    assert lines[-1] == "23 passed, 0 failed"
     assert all(line.startswith("PASS ") for line in lines[:-1])
 
     cases = workdir / "b2b_saas.cases.yaml"
@@ -175,7 +175,7 @@ def test_test_runs_the_cases_beside_the_playbook(invoke: Invoke, workdir: Path) 
         f"FAIL {cases}:26: small businesses are served digitally, not by reps [sales_outreach]"
         " — expected blocked by no_selling_into_p1, but blocked by sales_mid_ent_only"
     ) in failed.stdout
-    assert failed.stdout.splitlines()[-1] == "12 passed, 1 failed"
+    assert failed.stdout.splitlines()[-1] == "22 passed, 1 failed"
 
 
 def test_test_reports_a_malformed_cases_file_against_its_name(

@@ -78,13 +78,13 @@ cases:
 """
     report = run(minimal_text + RULES, cases)
     assert outcomes(report) == [
-        (True, "allowed"),
+        (True, "allowed (approve)"),
         (True, "blocked by mid_ent, no_p1"),
         (True, "blocked by eu_email"),
-        (True, "allowed"),
+        (True, "allowed (auto)"),
         (True, "blocked by no_calls_in_latam"),
         (True, "blocked by consent.opt_out"),
-        (True, "allowed"),
+        (True, "allowed (auto)"),
     ]
     assert (report.passed, report.failed) == (7, 0)
     assert [result.line for result in report.results] == [2, 6, 11, 16, 20, 24, 29]
@@ -99,7 +99,7 @@ cases:
 """
     assert outcomes(run(minimal_text + RULES, cases)) == [
         (False, "expected allowed, but blocked by mid_ent"),
-        (False, "expected blocked, but allowed"),
+        (False, "expected blocked, but allowed (approve)"),
         (False, "expected blocked by no_p1, but blocked by mid_ent"),
     ]
 
@@ -108,7 +108,7 @@ cases:
     ("case", "reason"),
     [
         ("{action: cold_call}", "unknown action 'cold_call'"),
-        ("{action: sales_outreach, by: no_such_rule}", "no eligibility or consent rule has id"),
+        ("{action: sales_outreach, by: no_such_rule}", "unknown rule 'no_such_rule'"),
         ("{action: sales_outreach, context: {segmnt: mid}}", "did you mean 'segment'?"),
         ("{action: sales_outreach, context: {segment: big}}", "'big' is not one of ent, mid, smb"),
         ("{action: sales_outreach, context: {employees: many}}", "expected a number, got 'many'"),
@@ -153,9 +153,13 @@ def test_the_example_cases_pass(
     assert report.failed == 0, [r for r in report.results if not r.passed]
     expectations = {result.outcome for result in report.results}
     assert {
-        "allowed",
+        "allowed (auto)",
+        "allowed (recommend)",
         "blocked by consent.opt_out",
         "blocked by eu_email_needs_opt_in",
+        "blocked by email_weekly",
+        "blocked by after_purchase",
+        "blocked by capacity.team-sales.per_owner",
     } <= expectations
 
 
@@ -166,3 +170,117 @@ def test_cases_refuse_an_invalid_playbook(minimal_text: str) -> None:
             cases_text="cases:\n  - {name: x, action: no_action, expect: allowed}\n",
             known=KnownCatalog(),
         )
+
+
+HISTORY_RULES = """\
+contact_policies:
+  caps:
+    - {id: weekly_email, scope: contact, channel: email, max: 1, days: 7}
+  quiet_periods:
+    - {id: after_purchase, after: purchase, days: 30, actions: [sales_outreach]}
+capacity:
+  teams:
+    team-sales: {per_day: 10, per_owner_per_day: 2}
+autonomy:
+  demotions:
+    - {when: drift_alert, to: recommend}
+  actions:
+    sales_outreach:
+      overrides:
+        - {segments: [mid], max_value: 20000, level: recommend}
+        - {min_value: 100000, level: never}
+"""
+
+
+def test_cases_cover_caps_quiet_periods_capacity_and_autonomy(minimal_text: str) -> None:
+    cases = """\
+cases:
+  - name: a first email passes the cap
+    action: digital_program
+    history: {touches: {weekly_email: 0}}
+    expect: allowed
+    autonomy: auto
+  - name: a second one does not
+    action: digital_program
+    history: {touches: {weekly_email: 1}}
+    expect: blocked
+    by: weekly_email
+  - name: quiet after a purchase, only for the actions it names
+    action: sales_outreach
+    context: {segment: ent}
+    history: {days_since: {purchase: 29}}
+    expect: blocked
+    by: after_purchase
+  - name: a day later it may go
+    action: sales_outreach
+    context: {segment: ent}
+    history: {days_since: {purchase: 30}}
+    expect: allowed
+  - name: no room left for this owner
+    action: sales_outreach
+    context: {segment: ent, owner_id: own-1}
+    capacity_left: {capacity.team-sales.per_owner: 0}
+    expect: blocked
+    by: capacity.team-sales.per_owner
+  - name: small mid deals are recommended
+    action: sales_outreach
+    context: {segment: mid}
+    expected_value: 19999
+    expect: allowed
+    autonomy: recommend
+  - name: at the band's upper bound the action's own level holds
+    action: sales_outreach
+    context: {segment: mid}
+    expected_value: 20000
+    expect: allowed
+    autonomy: approve
+  - name: huge moves are never taken alone
+    action: sales_outreach
+    context: {segment: ent}
+    expected_value: 250000
+    expect: blocked
+    by: autonomy.never.sales_outreach
+  - name: a demotion caps an auto action
+    action: digital_program
+    demoted: {digital_program: recommend}
+    expect: allowed
+    autonomy: recommend
+  - name: a wrong level fails the case
+    action: digital_program
+    expect: allowed
+    autonomy: approve
+"""
+    assert outcomes(run(minimal_text + HISTORY_RULES, cases)) == [
+        (True, "allowed (auto)"),
+        (True, "blocked by weekly_email"),
+        (True, "blocked by after_purchase"),
+        (True, "allowed (approve)"),
+        (True, "blocked by capacity.team-sales.per_owner"),
+        (True, "allowed (recommend)"),
+        (True, "allowed (approve)"),
+        (True, "blocked by autonomy.never.sales_outreach"),
+        (True, "allowed (recommend)"),
+        (False, "expected allowed (approve), but allowed (auto)"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ("{history: {touches: {weekly: 1}}}", "unknown contact cap 'weekly'"),
+        ("{capacity_left: {capacity.sales: 1}}", "unknown capacity 'capacity.sales'"),
+        ("{demoted: {cold_call: approve}}", "unknown action 'cold_call'"),
+    ],
+)
+def test_history_and_capacity_must_name_what_the_playbook_has(
+    minimal_text: str, case: str, reason: str
+) -> None:
+    text = f"cases:\n  - {{name: x, action: digital_program, expect: allowed, {case[1:]}\n"
+    [(passed, found)] = outcomes(run(minimal_text + HISTORY_RULES, text))
+    assert not passed
+    assert reason in found
+
+
+def test_autonomy_is_only_expected_of_allowed_moves() -> None:
+    with pytest.raises(PlaybookInvalid, match="needs expect: allowed"):
+        load_cases("cases:\n  - {name: x, action: a, expect: blocked, autonomy: auto}\n")

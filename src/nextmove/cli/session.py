@@ -1,0 +1,36 @@
+"""What every command that works on the store shares: the database option and the Engine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+
+from nextmove.bootstrap import system_clock
+from nextmove.config import Settings
+from nextmove.engine import Engine
+
+__all__ = ["DatabaseOption", "open_engine"]
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        "-d",
+        help="SQLAlchemy URL (default: NEXTMOVE_DATABASE_URL or sqlite:///nextmove.db)",
+        show_default=False,
+    ),
+]
+
+
+@contextmanager
+def open_engine(database_url: str | None) -> Iterator[Engine]:
+    """The Engine, acting as the configured identity (NEXTMOVE_USER + NEXTMOVE_TOKEN)."""
+    settings = Settings()
+    if database_url:
+        settings = settings.model_copy(update={"database_url": database_url})
+    # The clock is looked up here, at call time, so tests can move it.
+    with Engine.open(settings=settings, clock=system_clock) as engine:
+        yield engine

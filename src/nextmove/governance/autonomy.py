@@ -1,0 +1,155 @@
+"""The autonomy ladder: how far the system may go on its own with each candidate. Pure.
+
+A candidate's level is worked out in three steps:
+
+1. the action's own level (``actions.<name>.autonomy``);
+2. the first override of ``autonomy.actions.<name>.overrides`` that matches, in the order
+   written: the account's segment is one of ``segments`` and the expected value lies in
+   ``[min_value, max_value)`` (an unknown value matches no value band);
+3. an open demotion of the action caps the level: the result is the lower of the two
+   (a demotion never raises a level an override had already lowered).
+
+The ladder, lowest first: never · shadow · recommend · approve · auto.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict
+
+from nextmove.playbook.model import AutonomyLevel, Demotion, DemotionTrigger, Playbook
+
+__all__ = [
+    "LADDER",
+    "AutonomyDemotion",
+    "autonomy_levels",
+    "demotion_for",
+    "lower",
+    "required_approvers",
+]
+
+LADDER: tuple[AutonomyLevel, ...] = (
+    AutonomyLevel.NEVER,
+    AutonomyLevel.SHADOW,
+    AutonomyLevel.RECOMMEND,
+    AutonomyLevel.APPROVE,
+    AutonomyLevel.AUTO,
+)
+_RANK = {level: rank for rank, level in enumerate(LADDER)}
+
+
+class AutonomyDemotion(BaseModel):
+    """An action held below ``auto`` since something happened, until a person restores it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    demotion_id: int
+    action: str
+    trigger: DemotionTrigger
+    level: AutonomyLevel
+    reason: str
+    demoted_by: str
+    demoted_at: datetime
+    restored_by: str | None = None
+    restored_at: datetime | None = None
+    exception_id: int | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether the demotion still holds."""
+        return self.restored_at is None
+
+
+def lower(a: AutonomyLevel, b: AutonomyLevel) -> AutonomyLevel:
+    """Return the less autonomous of two levels."""
+    return a if _RANK[a] <= _RANK[b] else b
+
+
+def demotion_for(playbook: Playbook, action: str, trigger: DemotionTrigger) -> Demotion | None:
+    """Return the demotion ``trigger`` causes for ``action``, or None if it causes none.
+
+    Only an action that can act on its own (``auto``, itself or through an override) is
+    demoted; its own demotion list replaces the section's when it has one.
+    """
+    declared = playbook.actions.get(action)
+    if declared is None or action == "no_action":
+        return None
+    if AutonomyLevel.AUTO not in _own_levels(playbook, action):
+        return None
+    own = playbook.autonomy.actions.get(action)
+    demotions = own.demotions if own and own.demotions is not None else playbook.autonomy.demotions
+    return next((d for d in demotions if d.when is trigger), None)
+
+
+def _own_levels(playbook: Playbook, action: str) -> set[AutonomyLevel]:
+    own = playbook.autonomy.actions.get(action)
+    overrides = own.overrides if own else ()
+    return {playbook.actions[action].autonomy, *(o.level for o in overrides)}
+
+
+def autonomy_levels(
+    playbook: Playbook,
+    candidates: pl.DataFrame,
+    demoted: Mapping[str, AutonomyLevel] | None = None,
+    *,
+    segment: str = "segment",
+    value: str = "expected_value",
+) -> pl.Series:
+    """Return each candidate's autonomy level (a String series named ``autonomy``).
+
+    ``candidates`` has ``action`` and the ``segment`` and ``value`` columns; ``demoted``
+    maps actions to the level an open demotion holds them at. Unknown actions get
+    ``never``; ``no_action`` is always ``auto`` (doing nothing needs nobody's approval).
+    """
+    demoted = demoted or {}
+    action = pl.col("action")
+    level: pl.Expr = pl.lit(AutonomyLevel.NEVER.value, dtype=pl.String)
+    for name, declared in playbook.actions.items():
+        level = (
+            pl.when(action == name)
+            .then(_action_level(playbook, name, declared.autonomy, segment, value, demoted))
+            .otherwise(level)
+        )
+    level = pl.when(action == "no_action").then(pl.lit(AutonomyLevel.AUTO.value)).otherwise(level)
+    return candidates.select(level.alias("autonomy")).to_series()
+
+
+def _action_level(
+    playbook: Playbook,
+    name: str,
+    base: AutonomyLevel,
+    segment: str,
+    value: str,
+    demoted: Mapping[str, AutonomyLevel],
+) -> pl.Expr:
+    cap = demoted.get(name)
+
+    def capped(level: AutonomyLevel) -> pl.Expr:
+        return pl.lit((level if cap is None else lower(level, cap)).value, dtype=pl.String)
+
+    own = playbook.autonomy.actions.get(name)
+    result = capped(base)
+    for override in reversed(own.overrides if own else ()):
+        matches = pl.lit(True)
+        if override.segments is not None:
+            matches &= pl.col(segment).is_in([s.value for s in override.segments])
+        if override.min_value is not None:
+            matches &= pl.col(value) >= override.min_value
+        if override.max_value is not None:
+            matches &= pl.col(value) < override.max_value
+        result = pl.when(matches.fill_null(False)).then(capped(override.level)).otherwise(result)
+    return result
+
+
+def required_approvers(playbook: Playbook, action: str, value: float | None) -> int:
+    """Return 2 when the move's value is above the action's four-eyes limit, else 1."""
+    own = playbook.autonomy.actions.get(action)
+    limit = (
+        own.four_eyes_above
+        if own and own.four_eyes_above is not None
+        else playbook.autonomy.four_eyes_above
+    )
+    return 2 if limit is not None and value is not None and value > limit else 1
