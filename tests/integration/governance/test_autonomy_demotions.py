@@ -72,9 +72,7 @@ def test_naming_an_action_the_trigger_does_not_concern_is_refused(
     playbook_engine: Engine,
 ) -> None:
     with pytest.raises(GovernanceError, match="does not demote sales_outreach"):
-        playbook_engine.demote_autonomy(
-            "guardrail_breach", reason="x", actions=["sales_outreach"]
-        )
+        playbook_engine.demote_autonomy("guardrail_breach", reason="x", actions=["sales_outreach"])
     with pytest.raises(GovernanceError, match="unknown action 'email_blast'"):
         playbook_engine.demote_autonomy("guardrail_breach", reason="x", actions=["email_blast"])
     assert playbook_engine.demoted_levels() == {}
