@@ -13,6 +13,7 @@ from sqlalchemy import Engine as SqlEngine
 from nextmove.config import Settings
 from nextmove.domain import RECORD_TYPES, Record
 from nextmove.engine_autonomy import AutonomyCalls
+from nextmove.engine_decisions import DecisionCalls
 from nextmove.engine_governance import GovernanceCalls
 from nextmove.engine_playbook import PlaybookCalls
 from nextmove.errors import AuthenticationFailed, ImportFailed, NotFound
@@ -41,7 +42,7 @@ LOCAL_OPERATOR = Actor(user_id="local", role=Role.ADMIN)
 """Who acts on an installation that has no users yet (single-user, on one machine)."""
 
 
-class Engine(GovernanceCalls, PlaybookCalls, AutonomyCalls):
+class Engine(GovernanceCalls, PlaybookCalls, AutonomyCalls, DecisionCalls):
     """nextmove on one database: import, check the foundation, govern, and (later) decide.
 
     Build it with :meth:`Engine.open`; close it (or use ``with``) when done. Every call

@@ -25,6 +25,7 @@ from nextmove.cli.console import (
     print_summary,
     write_quarantine_csv,
 )
+from nextmove.cli.decisions import decide_command, decisions_command, learn_command
 from nextmove.cli.governance import (
     approvals_app,
     audit_app,
@@ -61,6 +62,9 @@ app.add_typer(approvals_app, name="approvals")
 app.add_typer(exceptions_app, name="exceptions")
 app.add_typer(playbook_app, name="playbook")
 app.add_typer(autonomy_app, name="autonomy")
+app.command("decide")(decide_command)
+app.command("decisions")(decisions_command)
+app.command("learn")(learn_command)
 
 
 DatabaseOption = Annotated[

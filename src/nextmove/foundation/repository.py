@@ -103,11 +103,21 @@ class FoundationRepository:
         if rows:
             self._connection.execute(insert(relations), rows)
 
-    def frame(self, kind: str, columns: Sequence[str] | None = None) -> pl.DataFrame:
-        """Return stored records of ``kind`` as a polars frame (all rows)."""
+    def frame(
+        self,
+        kind: str,
+        columns: Sequence[str] | None = None,
+        *,
+        account_ids: Sequence[str] | None = None,
+    ) -> pl.DataFrame:
+        """Return stored records of ``kind`` as a polars frame (all rows, or those of
+        ``account_ids`` for a kind that belongs to accounts)."""
         table = _RECORD_TABLES[kind]
         chosen = [table.c[c] for c in columns] if columns else list(table.c)
-        result = self._connection.execute(select(*chosen))
+        query = select(*chosen)
+        if account_ids is not None and "account_id" in table.c:
+            query = query.where(table.c.account_id.in_(list(account_ids)))
+        result = self._connection.execute(query)
         schema = {column.name: _polars_type(column.type) for column in chosen}
         rows = result.all()
         return pl.DataFrame(

@@ -398,3 +398,15 @@ def find_duplicates(*, engine: Engine, limit: int | None = None) -> list[Duplica
             "accounts", ("account_id", "name", "domain", "country", "parent_account_id")
         )
     return find_duplicate_accounts(accounts, limit=limit)
+
+
+def record_frames(
+    *, engine: Engine, kinds: Sequence[str], account_ids: Sequence[str] | None = None
+) -> dict[str, pl.DataFrame]:
+    """Return the stored records of each kind, all or only those of ``account_ids``.
+
+    Read in one transaction, so the frames agree with each other.
+    """
+    with UnitOfWork(engine) as uow:
+        repository = FoundationRepository(uow.connection)
+        return {kind: repository.frame(kind, account_ids=account_ids) for kind in kinds}

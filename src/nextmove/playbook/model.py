@@ -184,6 +184,14 @@ class Action(_Section):
     connector: Id | None = None
     channel: Channel
     autonomy: AutonomyLevel
+    prior_uplift: Share | None = Field(
+        default=None,
+        description=(
+            "before any history: how much the motion raises the chance that an interested "
+            "account buys the product within the attribution window (0.02 = 2 points); "
+            "learned figures replace it as outcomes come in"
+        ),
+    )
 
 
 class EligibilityRule(_Section):
@@ -351,6 +359,8 @@ class Measurement(_Section):
 
     holdout_share: Annotated[float, Field(ge=0, le=0.5)] = 0.1
     exploration_budget: Annotated[float, Field(ge=0, le=0.3)] = 0.05
+    attribution_days: Annotated[int, Field(ge=1, le=365)] = 30
+    """An outcome counts for a decision made at most this many days before it."""
 
 
 class Ownership(_Section):

@@ -26,6 +26,7 @@ __all__ = [
     "autonomy_demotions",
     "decision_runs",
     "decisions",
+    "models",
     "approvals",
     "audit_log",
     "exceptions",
@@ -362,6 +363,7 @@ decisions = Table(
     Column("product_id", ID),
     Column("as_of", UtcDateTime, nullable=False),
     Column("expected_value", Float, nullable=False),
+    Column("score", Float, nullable=False),
     Column("uplift", Float, nullable=False),
     Column("confidence", Float, nullable=False),
     Column("propensity", Float, nullable=False),
@@ -372,4 +374,17 @@ decisions = Table(
     Column("reasons", Text, nullable=False),
     Column("playbook_version", Integer),
     Column("model_version", String(64), nullable=False),
+)
+
+# Fitted response models, as plain numbers (JSON), so any later run can use them.
+models = Table(
+    "models",
+    metadata,
+    Column("model_version", String(64), primary_key=True),
+    Column("trained_at", UtcDateTime, nullable=False),
+    Column("as_of", UtcDateTime, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("params", Text, nullable=False),
+    Column("metrics", Text, nullable=False),
+    Column("active", Boolean, nullable=False),
 )

@@ -76,8 +76,8 @@ def test_check_prints_every_problem_and_fails(invoke: Invoke, workdir: Path) -> 
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert lines == [
-        f"{broken}:88:11: actions.digital_program.team: unknown team 'team-marketting'",
-        f"{broken}:111:33: eligibility[0].require: segment is never 'large'"
+        f"{broken}:92:11: actions.digital_program.team: unknown team 'team-marketting'",
+        f"{broken}:117:33: eligibility[0].require: segment is never 'large'"
         " (known: ent, mid, smb) (expression column 20)",
     ]
     assert "2 error(s)" in result.output

@@ -1,4 +1,4 @@
-"""Decisions and their runs, autonomy demotions, and the CRM owner a user works as.
+"""Decisions, their runs and models; autonomy demotions; the CRM owner a user works as.
 
 Revision ID: 0003
 Revises: 0002
@@ -65,6 +65,7 @@ def upgrade() -> None:
         sa.Column("product_id", sa.String(length=128), nullable=True),
         sa.Column("as_of", UtcDateTime(), nullable=False),
         sa.Column("expected_value", sa.Float(), nullable=False),
+        sa.Column("score", sa.Float(), nullable=False),
         sa.Column("uplift", sa.Float(), nullable=False),
         sa.Column("confidence", sa.Float(), nullable=False),
         sa.Column("propensity", sa.Float(), nullable=False),
@@ -84,9 +85,21 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_decisions_account_id"), "decisions", ["account_id"], unique=False)
     op.create_index(op.f("ix_decisions_run_id"), "decisions", ["run_id"], unique=False)
+    op.create_table(
+        "models",
+        sa.Column("model_version", sa.String(length=64), nullable=False),
+        sa.Column("trained_at", UtcDateTime(), nullable=False),
+        sa.Column("as_of", UtcDateTime(), nullable=False),
+        sa.Column("rows", sa.Integer(), nullable=False),
+        sa.Column("params", sa.Text(), nullable=False),
+        sa.Column("metrics", sa.Text(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("model_version", name=op.f("pk_models")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("models")
     op.drop_index(op.f("ix_decisions_run_id"), table_name="decisions")
     op.drop_index(op.f("ix_decisions_account_id"), table_name="decisions")
     op.drop_table("decisions")

@@ -1,0 +1,1 @@
+"""Decisions: context assembly, candidates, scoring, arbitration, allocation, reasons."""

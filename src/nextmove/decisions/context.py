@@ -1,0 +1,948 @@
+"""The account context: one row per account with every column a playbook and its guardrails read.
+
+:func:`build_context` turns the stored records (polars frames, see :class:`ContextInputs`)
+into an :class:`AccountContext` as it stood at ``as_of``. It is pure and vectorised: only
+records at or before ``as_of`` count, nothing reads the clock, and every value of a row
+depends on that account's records alone, so building the context of one account's rows
+gives exactly that account's row of the full build (the engine's real-time path).
+
+Columns of :attr:`AccountContext.frame` (numbers are Float64, counts are 0 rather than null):
+
+===========================================  ===========================================
+column                                       meaning (null)
+===========================================  ===========================================
+the fields of ``default_context_schema``     as in :mod:`nextmove.playbook.context`
+``best_contact_id``                          the best contact (below) (no contacts)
+``holds__<p>``, ``open_opportunity__<p>``    per product of ``inputs.products``
+``open_ticket_p1`` … ``open_ticket_p4``      an open state of any declared state signal
+                                             whose opening event has value 1 … 4
+``signals__<s>__score``                      count: decayed count (plain count without a
+                                             half-life)
+``signals__<s>__<N>d``                       count: events in the last N days, for N in
+                                             7, 30, 90 and every N the rules read
+``signals__<s>__days_since``                 count, gauge: since the latest event (never)
+``signals__<s>__value``                      gauge: the latest value (never measured)
+``signals__<s>__open``, ``…__open_days``     state: one is open; age of the oldest (none)
+``touches__<scope>__<channel>__<N>d``        per cap: touches in the last N days
+``days_since__<event>``                      per quiet period: whole days since the last
+                                             touch, purchase or complaint (never)
+``unsubscribed``, ``complaints_90d``         an unsubscribe ever; complaints in 90 days
+===========================================  ===========================================
+
+Conventions:
+
+- *Time.* Signals, outcomes and touches count when ``occurred_at <= as_of``; "the last N
+  days" is ``as_of - N days < occurred_at <= as_of``. Days since something are elapsed
+  days with fractions; a date (``created_on``, ``since``) is read as midnight UTC. The
+  guardrail columns ``days_since__<event>`` are whole days (floored): for whole-day quiet
+  periods ``floor(d) < N`` exactly when ``d < N``.
+- *Records in time.* A holding counts from its ``since`` date (always, when that is
+  null). An opportunity counts from its ``created_on`` and is open at ``as_of`` when its
+  stage is not won/lost, or when it closed after ``as_of`` (``close_date`` later than
+  ``as_of``'s date), so replaying stored data at an earlier ``as_of`` sees it open.
+  Contacts' consents are read as they are now.
+- *Last purchase.* ``days_since_last_purchase`` and ``days_since__purchase`` read both
+  purchase outcomes and the ``since`` date of holdings (a purchase the CRM recorded
+  without an outcome still quiets the account).
+- *Best contact.* Among an account's contacts that are not do-not-contact, the one whose
+  email consent is opted_in, else unknown, else opted_out; ties go to the smallest
+  ``contact_id``. When every contact is do-not-contact, the same order picks among them
+  and ``do_not_contact`` is true. A null do-not-contact flag counts as set and a null
+  consent as unknown. An account without contacts has consents ``unknown``,
+  ``do_not_contact`` false and a null ``best_contact_id``.
+- *Contact caps.* ``touches__contact__…`` counts the touches of the best contact; a
+  touch without a ``contact_id`` counts for every contact of the account.
+- *States* (``kind: state``; opened by ``type``, closed by ``closes_with``). Events with
+  a ``ref`` pair by (account, declaration, ref): the state is open when an opening event
+  came after the last closing one (a close at the same instant wins), and it opened at
+  the first such opening event, whose value is its priority. Events without a ``ref``
+  pair among themselves: in time order (opens before closes at the same instant) each
+  close closes the oldest open state of the account and declaration, and a close with
+  nothing open does nothing. A value of 1 … 4 makes an open state a P1 … P4 ticket.
+- *Scores* sum ``2 ** -(age_days / half_life_days)`` per event, each rounded to a
+  multiple of 2**-32, so a score does not depend on the order of the rows.
+- *Accounts.* One row per distinct ``account_id`` of ``inputs.accounts``, sorted;
+  records of other accounts are ignored (ids are matched by two independent 64-bit
+  hashes of the id).
+
+:attr:`AccountContext.product_interest` is long: per declared count signal, account and
+product of ``inputs.products`` its events named, the decayed ``score`` and ``count_30d``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from nextmove.domain import Consent, OpportunityStage, OutcomeType
+from nextmove.governance.guardrail_rules import touches_column
+from nextmove.playbook.context import ContextSchema, default_context_schema, polars_type
+from nextmove.playbook.model import Channel, Playbook, SignalDeclaration, SignalKind
+from nextmove.playbook.rules import compile_rules
+
+__all__ = [
+    "FIXED_WINDOWS",
+    "INPUT_SCHEMAS",
+    "TICKET_PRIORITIES",
+    "AccountContext",
+    "ContextInputs",
+    "build_context",
+]
+
+FIXED_WINDOWS: Final = (7, 30, 90)
+"""Windows (days) every count signal gets, whether or not a rule reads them."""
+TICKET_PRIORITIES: Final = (1, 2, 3, 4)
+
+_STRING, _NUMBER, _BOOL, _DATE = pl.String(), pl.Float64(), pl.Boolean(), pl.Date()
+_TIME = pl.Datetime("us", "UTC")
+INPUT_SCHEMAS: Final[Mapping[str, Mapping[str, pl.DataType]]] = {
+    "accounts": {
+        "account_id": _STRING,
+        "segment": _STRING,
+        "industry": _STRING,
+        "country": _STRING,
+        "region": _STRING,
+        "employees": _NUMBER,
+        "annual_revenue": _NUMBER,
+        "owner_id": _STRING,
+        "created_on": _DATE,
+    },
+    "contacts": {
+        "contact_id": _STRING,
+        "account_id": _STRING,
+        "email_consent": _STRING,
+        "phone_consent": _STRING,
+        "do_not_contact": _BOOL,
+    },
+    "products": {
+        "product_id": _STRING,
+        "list_price": _NUMBER,
+        "active": _BOOL,
+        "prerequisites": pl.List(_STRING),
+        "related": pl.List(_STRING),
+    },
+    "holdings": {"account_id": _STRING, "product_id": _STRING, "since": _DATE},
+    "opportunities": {
+        "opportunity_id": _STRING,
+        "account_id": _STRING,
+        "product_id": _STRING,
+        "stage": _STRING,
+        "created_on": _DATE,
+        "close_date": _DATE,
+    },
+    "signals": {
+        "event_id": _STRING,
+        "account_id": _STRING,
+        "signal_type": _STRING,
+        "product_id": _STRING,
+        "contact_id": _STRING,
+        "value": _NUMBER,
+        "occurred_at": _TIME,
+        "source": _STRING,
+        "ref": _STRING,
+    },
+    "outcomes": {
+        "outcome_id": _STRING,
+        "account_id": _STRING,
+        "outcome_type": _STRING,
+        "product_id": _STRING,
+        "contact_id": _STRING,
+        "value": _NUMBER,
+        "occurred_at": _TIME,
+    },
+    "touches": {
+        "account_id": _STRING,
+        "contact_id": _STRING,
+        "channel": _STRING,
+        "occurred_at": _TIME,
+    },
+}
+"""The columns :func:`build_context` reads from each input (others are ignored)."""
+_REQUIRED: Final[Mapping[str, tuple[str, ...]]] = {
+    "accounts": ("account_id",),
+    "contacts": ("contact_id", "account_id"),
+    "products": ("product_id",),
+    "holdings": ("account_id", "product_id"),
+    "opportunities": ("account_id", "stage"),
+    "signals": ("account_id", "signal_type", "occurred_at"),
+    "outcomes": ("account_id", "outcome_type", "occurred_at"),
+    "touches": ("account_id", "channel", "occurred_at"),
+}
+"""Columns an input must have; missing optional ones are read as null."""
+
+_DAY: Final = 86_400_000_000  # microseconds
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_NEVER: Final = np.iinfo(np.int64).min
+_FIXED_POINT: Final = 2.0**32
+_HASH_SEED, _CHECK_SEED = 0x5EED, 0xC0FFEE
+_CLOSED_STAGES: Final = tuple(s.value for s in OpportunityStage if s.is_closed)
+
+Ints = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
+Bools = npt.NDArray[np.bool_]
+
+
+def _empty(kind: str) -> pl.DataFrame:
+    return pl.DataFrame(schema=dict(INPUT_SCHEMAS[kind]))
+
+
+@dataclass(frozen=True)
+class ContextInputs:
+    """The stored records the context is built from; frames not given are empty.
+
+    Each frame has the columns of its store table (see :data:`INPUT_SCHEMAS` for those
+    read); ``touches`` are the actions already taken (account_id, contact_id or null,
+    channel email/phone/meeting, occurred_at). Times are UTC (naive ones are read as UTC).
+    """
+
+    accounts: pl.DataFrame = field(default_factory=lambda: _empty("accounts"))
+    contacts: pl.DataFrame = field(default_factory=lambda: _empty("contacts"))
+    products: pl.DataFrame = field(default_factory=lambda: _empty("products"))
+    holdings: pl.DataFrame = field(default_factory=lambda: _empty("holdings"))
+    opportunities: pl.DataFrame = field(default_factory=lambda: _empty("opportunities"))
+    signals: pl.DataFrame = field(default_factory=lambda: _empty("signals"))
+    outcomes: pl.DataFrame = field(default_factory=lambda: _empty("outcomes"))
+    touches: pl.DataFrame = field(default_factory=lambda: _empty("touches"))
+
+    @classmethod
+    def empty(cls) -> ContextInputs:
+        """Return inputs with a correctly typed empty frame of every kind."""
+        return cls()
+
+    def for_accounts(self, account_ids: Iterable[str]) -> ContextInputs:
+        """Return these inputs keeping only the records of ``account_ids`` (all products)."""
+        ids = pl.Series(list(account_ids), dtype=pl.String).implode()
+        kept = {
+            kind: getattr(self, kind).filter(pl.col("account_id").is_in(ids))
+            for kind in INPUT_SCHEMAS
+            if kind != "products"
+        }
+        return ContextInputs(products=self.products, **kept)
+
+
+@dataclass(frozen=True)
+class AccountContext:
+    """The context at ``as_of``: ``frame`` has one row per account, sorted by account_id.
+
+    ``product_interest`` has one row per (account_id, product_id, signal) with a positive
+    decayed ``score`` or ``count_30d``, sorted by those three.
+    """
+
+    frame: pl.DataFrame
+    product_interest: pl.DataFrame
+    as_of: datetime
+
+
+def build_context(inputs: ContextInputs, playbook: Playbook, as_of: datetime) -> AccountContext:
+    """Return every account's context at ``as_of`` (tz-aware) under ``playbook``.
+
+    Raises ValueError when ``as_of`` is naive or an input lacks a required column.
+    """
+    if as_of.tzinfo is None or as_of.utcoffset() is None:
+        raise ValueError("as_of must be a timezone-aware datetime")
+    as_of = as_of.astimezone(UTC)
+    clock = _Clock(as_of, (as_of - _EPOCH) // timedelta(microseconds=1))
+    schema = default_context_schema(None, {n: d.kind for n, d in playbook.signals.items()})
+    accounts = _accounts(inputs.accounts)
+    index = _AccountIndex(accounts["account_id"])
+    products = _Products.of(inputs.products, playbook)
+
+    contacts = _best_contacts(index, inputs.contacts)
+    holdings, held_since = _holdings(index, inputs.holdings, products, schema, clock)
+    outcomes, purchased, complained = _outcomes(index, inputs.outcomes, clock)
+    touches, touched = _touches(index, inputs.touches, playbook, contacts["best_contact_id"], clock)
+    signals, interest = _signals(index, inputs.signals, playbook, schema, products, clock)
+    last = {
+        "touch": touched,
+        "purchase": np.maximum(held_since, purchased),
+        "complaint": complained,
+    }
+    columns = {
+        "account_age_days": _days_since(_ints(_date_micros(accounts["created_on"])), clock.now),
+        "days_since_last_touch": _days_since(last["touch"], clock.now),
+        "days_since_last_purchase": _days_since(last["purchase"], clock.now),
+        **contacts,
+        **holdings,
+        **_opportunities(index, inputs.opportunities, products, schema, clock),
+        **signals,
+        **touches,
+        **_quiet_columns(playbook, last, clock),
+        **outcomes,
+    }
+    frame = accounts.drop("created_on").hstack([s.alias(n) for n, s in columns.items()])
+    return AccountContext(frame=_ordered(frame, schema), product_interest=interest, as_of=as_of)
+
+
+@dataclass(frozen=True)
+class _Clock:
+    as_of: datetime  # in UTC
+    now: int  # as_of in microseconds since the epoch
+
+    @property
+    def today(self) -> date:
+        return self.as_of.date()
+
+    def after(self, days: int) -> int:
+        """The instant ``days`` days before as_of: events after it are in the window."""
+        return self.now - days * _DAY
+
+
+def _ordered(frame: pl.DataFrame, schema: ContextSchema) -> pl.DataFrame:
+    """The schema's fields first, in its order and with its types, then the rest."""
+    fields = [pl.col(name).cast(polars_type(spec.type)) for name, spec in schema.fields.items()]
+    return frame.select(*fields, *(c for c in frame.columns if c not in schema.fields))
+
+
+class _AccountIndex:
+    """Row numbers of the accounts, and the lookup of each record's account row."""
+
+    def __init__(self, ids: pl.Series) -> None:
+        self.ids = ids
+        self.n = len(ids)
+        rows = pl.Series("_idx", np.arange(self.n, dtype=np.uint32))
+        self._keys = pl.DataFrame([ids.hash(_HASH_SEED).alias("_h"), rows])
+        self._check = ids.hash(_CHECK_SEED).to_numpy()
+
+    def locate(self, rows: pl.LazyFrame) -> pl.DataFrame:
+        """Return the rows of known accounts, ``account_id`` replaced by its row ``_idx``.
+
+        Rows come back in no particular order. Joining compact rows on a hash of the id
+        is several times faster than joining on the strings; a second, independent hash
+        rules out a collision of the first.
+        """
+        account = pl.col("account_id")
+        hashed = rows.filter(account.is_not_null()).with_columns(
+            account.hash(_HASH_SEED).alias("_h"), account.hash(_CHECK_SEED).alias("_c")
+        )
+        joined = hashed.drop("account_id").join(self._keys.lazy(), on="_h", how="inner").collect()
+        same = joined["_c"].to_numpy() == self._check[joined["_idx"].to_numpy()]
+        return joined.filter(pl.Series(same)).drop("_h", "_c")
+
+
+@dataclass(frozen=True)
+class _Products:
+    """The catalog, and the codes of product ids (the catalog and declared products)."""
+
+    catalog: tuple[str, ...]
+    vocabulary: tuple[str, ...]
+
+    @classmethod
+    def of(cls, frame: pl.DataFrame, playbook: Playbook) -> _Products:
+        ids = _conform("products", frame)["product_id"].drop_nulls().unique().to_list()
+        declared = {d.product for d in playbook.signals.values() if d.product}
+        return cls(tuple(sorted(ids)), tuple(sorted({*ids, *declared})))
+
+    def code(self, column: str = "product_id") -> pl.Expr:
+        """Each product id's position in the vocabulary (-1: other or null)."""
+        return _code(pl.col(column), self.vocabulary)
+
+    def in_catalog(self) -> list[tuple[str, int]]:
+        """(product id, code) of every catalog product."""
+        return [(product, self.vocabulary.index(product)) for product in self.catalog]
+
+
+def _code(column: pl.Expr, values: tuple[str, ...]) -> pl.Expr:
+    """Position of each string in sorted unique ``values`` (-1 for others and nulls)."""
+    enum = column.cast(pl.Enum(values), strict=False)
+    return enum.to_physical().cast(pl.Int64).fill_null(-1)
+
+
+def _conform(kind: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Select and type the columns read from one input; missing optional ones are null."""
+    missing = [name for name in _REQUIRED[kind] if name not in frame.columns]
+    if missing:
+        raise ValueError(f"the {kind} frame lacks the column(s) {', '.join(missing)}")
+    columns = []
+    for name, dtype in INPUT_SCHEMAS[kind].items():
+        if name not in frame.columns:
+            columns.append(pl.lit(None, dtype).alias(name))
+            continue
+        actual, column = frame.schema[name], pl.col(name)
+        if isinstance(actual, pl.Datetime) and actual.time_zone is None and dtype == _TIME:
+            column = column.dt.replace_time_zone("UTC")
+        elif isinstance(actual, pl.Datetime) and actual.time_zone is not None:
+            column = column.dt.convert_time_zone("UTC")
+        columns.append(column.cast(dtype))
+    return frame.select(columns)
+
+
+def _records(kind: str, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.LazyFrame]:
+    """The conformed input, and it lazily with each row's position ``_row`` in it."""
+    conformed = _conform(kind, frame)
+    return conformed, conformed.lazy().with_row_index("_row")
+
+
+def _accounts(frame: pl.DataFrame) -> pl.DataFrame:
+    """The accounts sorted by id, the first row of each id."""
+    accounts = _conform("accounts", frame).filter(pl.col("account_id").is_not_null())
+    if not accounts["account_id"].is_sorted():
+        accounts = accounts.sort("account_id", maintain_order=True)
+    ids = accounts["account_id"]
+    return accounts.filter(pl.Series(_first_of_runs_mask(ids.ne_missing(ids.shift(1)))))
+
+
+def _first_of_runs_mask(differs: pl.Series) -> Bools:
+    mask = _mask(differs)
+    if len(mask):
+        mask[0] = True
+    return mask
+
+
+# --- per-account aggregation: numpy over account row numbers ----------------------------
+
+
+def _count(n: int, idx: Ints, mask: Bools | None = None) -> Floats:
+    rows = idx if mask is None else idx[mask]
+    return np.bincount(rows, minlength=n).astype(np.float64)
+
+
+def _latest(n: int, idx: Ints, times: Ints) -> Ints:
+    """The latest time per account (``_NEVER`` for none)."""
+    latest = np.full(n, _NEVER, dtype=np.int64)
+    np.maximum.at(latest, idx, times)
+    return latest
+
+
+def _lowest(n: int, idx: Ints, values: Ints) -> Ints:
+    """The lowest value per account (the largest int64 for none)."""
+    lowest = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(lowest, idx, values)
+    return lowest
+
+
+def _earliest(n: int, idx: Ints, times: Ints) -> Ints:
+    """The earliest time per account (``_NEVER`` for none)."""
+    earliest = _lowest(n, idx, times)
+    return np.where(earliest == np.iinfo(np.int64).max, _NEVER, earliest)
+
+
+def _decayed(n: int, idx: Ints, times: Ints, now: int, half_life: float | None) -> Floats:
+    """Each key's sum of event weights, in fixed point so that row order cannot matter."""
+    if half_life is None:
+        return _count(n, idx)
+    weight = np.rint(np.exp2(-(now - times) / (_DAY * half_life)) * _FIXED_POINT)
+    # Sums of whole numbers below 2**53 are exact in float64, hence order-independent.
+    return np.bincount(idx, weights=weight, minlength=n) / _FIXED_POINT
+
+
+def _flags_by_code(n: int, idx: Ints, codes: Ints, k: int) -> list[Bools]:
+    """For each code 0 … k-1, which accounts have a row with it (negative codes: none)."""
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(k + 1))
+    flags = []
+    for code in range(k):
+        flag = np.zeros(n, dtype=bool)
+        flag[idx[order[bounds[code] : bounds[code + 1]]]] = True
+        flags.append(flag)
+    return flags
+
+
+def _one_per_account(
+    n: int, idx: Ints, rows: Ints, frame: pl.DataFrame, by: str, *, last: bool
+) -> pl.Series:
+    """The row of ``frame`` each account keeps among its candidate ``rows`` (null: none).
+
+    An account with several candidates keeps the one first (or ``last``) by column ``by``
+    then by position, so the choice never depends on the order rows arrived in.
+    """
+    chosen = np.full(n, -1, dtype=np.int64)
+    alone = np.bincount(idx, minlength=n)[idx] == 1
+    chosen[idx[alone]] = rows[alone]
+    if not alone.all():
+        tied_rows = pl.Series("_row", rows[~alone])
+        tied = pl.DataFrame({"_idx": idx[~alone], "_row": tied_rows, by: frame[by][tied_rows]})
+        order = pl.col("_row").sort_by(by, "_row", descending=last, nulls_last=not last)
+        picked = tied.group_by("_idx").agg(order.first())
+        chosen[_ints(picked["_idx"])] = _ints(picked["_row"])
+    return pl.Series(chosen).replace(-1, None)
+
+
+def _days_since(latest: Ints, now: int, *, whole: bool = False) -> pl.Series:
+    """Days from ``latest`` (micros since the epoch; ``_NEVER``: never) to ``now``."""
+    days = np.where(latest == _NEVER, np.nan, (now - latest) / _DAY)
+    return pl.Series(np.floor(days) if whole else days, nan_to_null=True)
+
+
+def _date_micros(dates: pl.Series) -> pl.Series:
+    """Midnight UTC of each date in micros since the epoch (``_NEVER`` for null)."""
+    return (dates.to_physical().cast(pl.Int64) * _DAY).fill_null(_NEVER)
+
+
+def _number(values: Floats) -> pl.Series:
+    return pl.Series(values, dtype=pl.Float64)
+
+
+def _flag(values: Bools) -> pl.Series:
+    return pl.Series(values, dtype=pl.Boolean)
+
+
+def _ints(series: pl.Series) -> Ints:
+    return np.asarray(series.cast(pl.Int64).to_numpy(), dtype=np.int64)
+
+
+def _mask(series: pl.Series) -> Bools:
+    return np.asarray(series.fill_null(False).to_numpy(), dtype=np.bool_)
+
+
+# --- contacts, holdings, opportunities, outcomes, touches -------------------------------
+
+
+def _best_contacts(index: _AccountIndex, contacts: pl.DataFrame) -> dict[str, pl.Series]:
+    """Consents and id of each account's best contact (see the module docstring)."""
+    email = pl.col("email_consent")
+    rank = pl.when(pl.col("do_not_contact").fill_null(True)).then(3).otherwise(0) + (
+        pl.when(email == Consent.OPTED_IN.value)
+        .then(0)
+        .when(email == Consent.OPTED_OUT.value)
+        .then(2)
+        .otherwise(1)
+    )
+    conformed, records = _records("contacts", contacts)
+    rows = index.locate(records.select("account_id", "_row", rank.alias("_rank")))
+    idx, row, ranks = _ints(rows["_idx"]), _ints(rows["_row"]), _ints(rows["_rank"])
+    best = ranks == _lowest(index.n, idx, ranks)[idx]
+    chosen = _one_per_account(index.n, idx[best], row[best], conformed, "contact_id", last=False)
+    found = chosen.is_not_null()
+    unknown = Consent.UNKNOWN.value
+    do_not_contact = conformed["do_not_contact"].gather(chosen)
+    return {
+        "email_consent": conformed["email_consent"].gather(chosen).fill_null(unknown),
+        "phone_consent": conformed["phone_consent"].gather(chosen).fill_null(unknown),
+        "do_not_contact": do_not_contact.fill_null(found),  # a null flag on a contact: set
+        "best_contact_id": conformed["contact_id"].gather(chosen),
+    }
+
+
+def _holdings(
+    index: _AccountIndex,
+    holdings: pl.DataFrame,
+    products: _Products,
+    schema: ContextSchema,
+    clock: _Clock,
+) -> tuple[dict[str, pl.Series], Ints]:
+    """``products_held`` and ``holds__<p>``, and the latest ``since`` per account."""
+    since, product = pl.col("since"), pl.col("product_id")
+    _, records = _records("holdings", holdings)
+    rows = index.locate(
+        records.filter(product.is_not_null() & (since.is_null() | (since <= clock.today))).select(
+            "account_id",
+            products.code().alias("_code"),
+            product.hash(_HASH_SEED).alias("_product"),  # to count distinct products
+            since.to_physical().cast(pl.Int64).alias("_since"),
+        )
+    )
+    idx, codes = _ints(rows["_idx"]), _ints(rows["_code"])
+    distinct = _ints(rows.unique(["_idx", "_product"])["_idx"])
+    columns = {"products_held": _number(_count(index.n, distinct))}
+    flags = _flags_by_code(index.n, idx, codes, len(products.vocabulary))
+    holds = schema.functions["holds"]
+    for product_id, code in products.in_catalog():
+        columns[holds.column((product_id,))] = _flag(flags[code])
+    held_since = _ints((rows["_since"] * _DAY).fill_null(_NEVER))
+    return columns, _latest(index.n, idx, held_since)
+
+
+def _opportunities(
+    index: _AccountIndex,
+    opportunities: pl.DataFrame,
+    products: _Products,
+    schema: ContextSchema,
+    clock: _Clock,
+) -> dict[str, pl.Series]:
+    """``open_opportunities`` and ``open_opportunity__<p>`` as they stood at as_of."""
+    created, closed_on = pl.col("created_on"), pl.col("close_date")
+    closed_later = (closed_on > clock.today).fill_null(False)
+    open_then = ~pl.col("stage").is_in(_CLOSED_STAGES) | closed_later
+    existed = created.is_null() | (created <= clock.today)
+    _, records = _records("opportunities", opportunities)
+    rows = index.locate(
+        records.filter(existed & open_then).select("account_id", products.code().alias("_code"))
+    )
+    idx = _ints(rows["_idx"])
+    columns = {"open_opportunities": _number(_count(index.n, idx))}
+    flags = _flags_by_code(index.n, idx, _ints(rows["_code"]), len(products.vocabulary))
+    in_pipeline = schema.functions["has_open_opportunity"]
+    for product_id, code in products.in_catalog():
+        columns[in_pipeline.column((product_id,))] = _flag(flags[code])
+    return columns
+
+
+def _outcomes(
+    index: _AccountIndex, outcomes: pl.DataFrame, clock: _Clock
+) -> tuple[dict[str, pl.Series], Ints, Ints]:
+    """``unsubscribed`` and ``complaints_90d``; the last purchase and complaint."""
+    kinds = (OutcomeType.COMPLAINT.value, OutcomeType.PURCHASE.value, OutcomeType.UNSUBSCRIBE.value)
+    _, records = _records("outcomes", outcomes)
+    rows = index.locate(
+        records.select(
+            "account_id",
+            _code(pl.col("outcome_type"), kinds).alias("_kind"),
+            pl.col("occurred_at").dt.epoch("us").alias("_ts"),
+        ).filter((pl.col("_kind") >= 0) & (pl.col("_ts") <= clock.now))
+    )
+    idx, times, kind = _ints(rows["_idx"]), _ints(rows["_ts"]), _ints(rows["_kind"])
+    complaint, purchase, unsubscribe = (kind == code for code in range(len(kinds)))
+    columns = {
+        "unsubscribed": _flag(_count(index.n, idx, unsubscribe) > 0),
+        "complaints_90d": _number(_count(index.n, idx, complaint & (times > clock.after(90)))),
+    }
+    purchased = _latest(index.n, idx[purchase], times[purchase])
+    return columns, purchased, _latest(index.n, idx[complaint], times[complaint])
+
+
+def _touches(
+    index: _AccountIndex,
+    touches: pl.DataFrame,
+    playbook: Playbook,
+    best_contact: pl.Series,
+    clock: _Clock,
+) -> tuple[dict[str, pl.Series], Ints]:
+    """One touch count per cap, and each account's last touch."""
+    channels = tuple(sorted({"email", "phone", "meeting"} | {str(c) for c in Channel}))
+    contact = pl.col("contact_id")
+    _, records = _records("touches", touches)
+    rows = index.locate(
+        records.select(
+            "account_id",
+            _code(pl.col("channel"), channels).alias("_channel"),
+            pl.col("occurred_at").dt.epoch("us").alias("_ts"),
+            contact.is_null().alias("_anyone"),
+            contact.hash(_HASH_SEED).alias("_contact"),
+            contact.hash(_CHECK_SEED).alias("_contact_check"),
+        ).filter(pl.col("_ts") <= clock.now)
+    )
+    idx, times, channel = _ints(rows["_idx"]), _ints(rows["_ts"]), _ints(rows["_channel"])
+    # A touch without a contact reached the account, so it counts for every contact.
+    known = best_contact.is_not_null().to_numpy()[idx]
+    of_best = _mask(rows["_anyone"]) | (
+        known
+        & (rows["_contact"].to_numpy() == best_contact.hash(_HASH_SEED).to_numpy()[idx])
+        & (rows["_contact_check"].to_numpy() == best_contact.hash(_CHECK_SEED).to_numpy()[idx])
+    )
+    columns: dict[str, pl.Series] = {}
+    for cap in playbook.contact_policies.caps:
+        mask = times > clock.after(cap.days)
+        if cap.channel != "any":
+            mask &= channel == channels.index(cap.channel)
+        if cap.scope == "contact":
+            mask &= of_best
+        columns[touches_column(cap.scope, cap.channel, cap.days)] = _number(
+            _count(index.n, idx, mask)
+        )
+    return columns, _latest(index.n, idx, times)
+
+
+def _quiet_columns(
+    playbook: Playbook, last: Mapping[str, Ints], clock: _Clock
+) -> dict[str, pl.Series]:
+    """``days_since__<event>`` (whole days, null: never) for each quiet period's event."""
+    return {
+        f"days_since__{quiet.after}": _days_since(last[quiet.after], clock.now, whole=True)
+        for quiet in playbook.contact_policies.quiet_periods
+    }
+
+
+# --- signals ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Events:
+    """Signal events of known accounts at or before as_of, as numpy arrays.
+
+    ``types`` index ``type_names``, ``products`` index the products' vocabulary (-1: none),
+    ``rows`` are positions in ``conformed``, the signals frame (for ref and event_id);
+    ``by_type`` lists the events type by type, from ``starts[type]`` to ``starts[type + 1]``.
+    """
+
+    conformed: pl.DataFrame
+    type_names: tuple[str, ...]
+    products: _Products
+    idx: Ints
+    times: Ints
+    rows: Ints
+    product_codes: Ints
+    values: Floats
+    by_type: Ints
+    starts: Ints
+
+    def of_type(self, signal_type: str, product: str | None = None) -> Ints:
+        """The events of ``signal_type`` (and, if given, about ``product``), in row order."""
+        code = self.type_names.index(signal_type)
+        at = self.by_type[self.starts[code] : self.starts[code + 1]]
+        if product is not None:
+            at = at[self.product_codes[at] == self.products.vocabulary.index(product)]
+        return at
+
+
+def _events(
+    index: _AccountIndex,
+    signals: pl.DataFrame,
+    playbook: Playbook,
+    products: _Products,
+    clock: _Clock,
+) -> _Events:
+    """The events of the signal types the playbook declares (opening or closing)."""
+    declared = {d.type or n for n, d in playbook.signals.items()}
+    declared |= {d.closes_with for d in playbook.signals.values() if d.closes_with}
+    type_names = tuple(sorted(declared))
+    conformed, records = _records("signals", signals)
+    rows = index.locate(
+        records.select(
+            "account_id",
+            "_row",
+            _code(pl.col("signal_type"), type_names).alias("_type"),
+            products.code().alias("_product"),
+            pl.col("occurred_at").dt.epoch("us").alias("_ts"),
+            pl.col("value").fill_null(np.nan),
+        ).filter((pl.col("_type") >= 0) & (pl.col("_ts") <= clock.now))
+    )
+    types = rows["_type"].cast(pl.Int16).to_numpy()
+    by_type = np.argsort(types, kind="stable")  # a radix sort: linear in the events
+    return _Events(
+        conformed=conformed,
+        type_names=type_names,
+        products=products,
+        idx=_ints(rows["_idx"]),
+        times=_ints(rows["_ts"]),
+        rows=_ints(rows["_row"]),
+        product_codes=_ints(rows["_product"]),
+        values=np.asarray(rows["value"].to_numpy(), dtype=np.float64),
+        by_type=by_type.astype(np.int64),
+        starts=np.searchsorted(types[by_type], np.arange(len(type_names) + 1)).astype(np.int64),
+    )
+
+
+def _signals(
+    index: _AccountIndex,
+    signals: pl.DataFrame,
+    playbook: Playbook,
+    schema: ContextSchema,
+    products: _Products,
+    clock: _Clock,
+) -> tuple[dict[str, pl.Series], pl.DataFrame]:
+    """Columns of every declared signal and ticket priority, and the product interest."""
+    events = _events(index, signals, playbook, products, clock)
+    windows = _windows(playbook, schema)
+    columns: dict[str, pl.Series] = {}
+    interest: list[pl.DataFrame] = []
+    open_states: list[pl.DataFrame] = []
+    for name, declared in playbook.signals.items():
+        reads = _Reads(schema, name)
+        opens = events.of_type(declared.type or name, declared.product)
+        if declared.kind is SignalKind.COUNT:
+            columns |= _count_columns(index.n, reads, declared, events, opens, windows[name], clock)
+            rank = sorted(windows).index(name)  # product interest sorts by signal name
+            interest.append(_interest(index, (name, rank), declared, events, opens, clock))
+        elif declared.kind is SignalKind.GAUGE:
+            columns |= _gauge_columns(index.n, reads, events, opens, clock)
+        else:
+            closes = events.of_type(declared.closes_with or "")
+            states = _open_states(events, opens, closes)
+            open_states.append(states)
+            columns |= _state_columns(index.n, reads, states, clock)
+    columns |= _ticket_columns(index.n, open_states, schema)
+    return columns, _sorted_interest(interest)
+
+
+def _windows(playbook: Playbook, schema: ContextSchema) -> dict[str, tuple[int, ...]]:
+    """Per count signal, the fixed windows and every window a compiled rule reads."""
+    counts = [name for name, d in playbook.signals.items() if d.kind is SignalKind.COUNT]
+    pattern = re.escape(schema.functions["signal_count"].column_pattern)
+    pattern = pattern.replace(r"\{signal\}", "(?P<signal>.+)")
+    pattern = pattern.replace(r"\{days\}", r"(?P<days>\d+)")
+    found: dict[str, set[int]] = {name: set(FIXED_WINDOWS) for name in counts}
+    for column in compile_rules(playbook, schema).columns:
+        match = re.fullmatch(pattern, column)
+        if match and match["signal"] in found:
+            found[match["signal"]].add(int(match["days"]))
+    return {name: tuple(sorted(days)) for name, days in found.items()}
+
+
+@dataclass(frozen=True)
+class _Reads:
+    """The columns of one declared signal: named by the context's functions where it has one."""
+
+    schema: ContextSchema
+    signal: str
+
+    def function(self, function: str, *args: str | int) -> str:
+        return self.schema.functions[function].column((self.signal, *args))
+
+    def own(self, suffix: str) -> str:
+        return f"signals__{self.signal}__{suffix}"
+
+
+def _count_columns(
+    n: int,
+    reads: _Reads,
+    declared: SignalDeclaration,
+    events: _Events,
+    at: Ints,
+    windows: tuple[int, ...],
+    clock: _Clock,
+) -> dict[str, pl.Series]:
+    """``score``, one count per window and ``days_since`` of one count signal."""
+    idx, times = events.idx[at], events.times[at]
+    score = _decayed(n, idx, times, clock.now, declared.half_life_days)
+    columns = {reads.function("signal_score"): _number(score)}
+    for days in windows:
+        in_window = _count(n, idx, times > clock.after(days))
+        columns[reads.function("signal_count", days)] = _number(in_window)
+    columns[reads.own("days_since")] = _days_since(_latest(n, idx, times), clock.now)
+    return columns
+
+
+def _interest(
+    index: _AccountIndex,
+    signal: tuple[str, int],
+    declared: SignalDeclaration,
+    events: _Events,
+    at: Ints,
+    clock: _Clock,
+) -> pl.DataFrame:
+    """Per (account, catalog product) named by the events: decayed score, events in 30 days.
+
+    ``signal`` is the signal's name and its rank among the count signals' names.
+    """
+    name, rank = signal
+    vocabulary = events.products.vocabulary
+    size = max(len(vocabulary), 1)
+    in_catalog = np.zeros(size + 1, dtype=bool)  # the last entry stands for code -1
+    in_catalog[[code for _, code in events.products.in_catalog()]] = True
+    keep = at[in_catalog[events.product_codes[at]]]
+    keys = events.idx[keep] * size + events.product_codes[keep]
+    keys, position = np.unique(keys, return_inverse=True)
+    times = events.times[keep]
+    score = _decayed(len(keys), position, times, clock.now, declared.half_life_days)
+    recent = _count(len(keys), position, times > clock.after(30))
+    positive = (score > 0) | (recent > 0)
+    keys = keys[positive]
+    return pl.DataFrame(
+        {
+            "_key": keys,
+            "account_id": index.ids.gather(keys // size),
+            "product_id": pl.Series(vocabulary, dtype=pl.String).gather(keys % size),
+            "signal": pl.Series([name] * len(keys), dtype=pl.String),
+            "_signal": np.full(len(keys), rank, dtype=np.int64),
+            "score": score[positive],
+            "count_30d": recent[positive],
+        }
+    )
+
+
+def _sorted_interest(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    if not parts:
+        names = ("account_id", "product_id", "signal", "score", "count_30d")
+        types = (_STRING, _STRING, _STRING, _NUMBER, _NUMBER)
+        return pl.DataFrame(schema=dict(zip(names, types, strict=True)))
+    # Keys sort as (account_id, product_id): the accounts and the vocabulary are sorted.
+    return pl.concat(parts).sort("_key", "_signal").drop("_key", "_signal")
+
+
+def _gauge_columns(
+    n: int, reads: _Reads, events: _Events, at: Ints, clock: _Clock
+) -> dict[str, pl.Series]:
+    """The latest value (ties at one instant: the largest event_id) and its age."""
+    idx, times, rows = events.idx[at], events.times[at], events.rows[at]
+    latest = _latest(n, idx, times)
+    at_latest = times == latest[idx]
+    chosen = _one_per_account(
+        n, idx[at_latest], rows[at_latest], events.conformed, "event_id", last=True
+    )
+    value = events.conformed["value"].gather(chosen).fill_nan(None)
+    return {
+        reads.function("signal_value"): value,
+        reads.own("days_since"): _days_since(latest, clock.now),
+    }
+
+
+def _open_states(events: _Events, opens: Ints, closes: Ints) -> pl.DataFrame:
+    """Every state open at as_of: its account ``_idx``, opening ``_ts`` and ``value``."""
+    at = np.concatenate([opens, closes])
+    rows = pl.Series(events.rows[at])
+    ref = events.conformed["ref"].gather(rows)
+    frame = pl.DataFrame(
+        {
+            "_idx": events.idx[at],
+            "_ts": events.times[at],
+            "value": events.values[at],
+            "_opens": np.arange(len(at)) < len(opens),
+            "_has_ref": ref.is_not_null(),
+            # Two independent hashes stand for the ref: grouping on integers is faster.
+            "_ref": ref.hash(_HASH_SEED),
+            "_ref_check": ref.hash(_CHECK_SEED),
+            "event_id": events.conformed["event_id"].gather(rows),
+            "_row": rows,
+        }
+    )
+    return pl.concat(
+        [
+            _open_by_ref(frame.filter(pl.col("_has_ref"))),
+            _open_in_order(frame.filter(~pl.col("_has_ref"))),
+        ]
+    )
+
+
+def _open_by_ref(events: pl.DataFrame) -> pl.DataFrame:
+    """Per (account, ref): open when an opening came after the last close, since the first."""
+    key = ["_idx", "_ref", "_ref_check"]
+    closes = events.filter(~pl.col("_opens"))
+    last_close = closes.group_by(key).agg(pl.col("_ts").max().alias("_closed"))
+    spell = (
+        events.filter(pl.col("_opens"))
+        .join(last_close, on=key, how="left")
+        .filter(pl.col("_closed").is_null() | (pl.col("_ts") > pl.col("_closed")))
+    )
+    first = pl.col("_ts", "value").sort_by("_ts", "event_id", "_row").first()
+    return spell.group_by(key).agg(first).select("_idx", "_ts", "value")
+
+
+def _open_in_order(events: pl.DataFrame) -> pl.DataFrame:
+    """Events without a ref: each close closes the oldest open state, if any is open.
+
+    With steps +1 (open) and -1 (close) in time order, the number still open is the last
+    running sum minus its lowest point below zero (closes with nothing open do nothing);
+    those are the latest openings, since closes take the oldest first.
+    """
+    opens, idx = pl.col("_opens"), pl.col("_idx")
+    ordered = events.sort("_idx", "_ts", ~opens, "event_id", "_row", nulls_last=True)
+    ordered = ordered.with_columns(
+        pl.when(opens).then(1).otherwise(-1).cum_sum().over(idx).alias("_level"),
+        opens.cast(pl.Int64).cum_sum().over(idx).alias("_rank"),
+    )
+    level, rank = pl.col("_level"), pl.col("_rank")
+    still_open = level.last().over(idx) - pl.min_horizontal(level.min().over(idx), pl.lit(0))
+    kept = ordered.filter(opens & (rank > rank.last().over(idx) - still_open))
+    return kept.select("_idx", "_ts", "value")
+
+
+def _state_columns(
+    n: int, reads: _Reads, states: pl.DataFrame, clock: _Clock
+) -> dict[str, pl.Series]:
+    """``open`` and ``open_days`` (age of the oldest open state) of one state signal."""
+    idx, times = _ints(states["_idx"]), _ints(states["_ts"])
+    return {
+        reads.function("signal_open"): _flag(_count(n, idx) > 0),
+        reads.own("open_days"): _days_since(_earliest(n, idx, times), clock.now),
+    }
+
+
+def _ticket_columns(
+    n: int, open_states: list[pl.DataFrame], schema: ContextSchema
+) -> dict[str, pl.Series]:
+    """``open_ticket_p<k>``: some declared state whose opening value is k is open."""
+    empty = pl.DataFrame(schema={"_idx": pl.Int64(), "_ts": pl.Int64(), "value": _NUMBER})
+    states = pl.concat(open_states) if open_states else empty
+    idx, value = _ints(states["_idx"]), states["value"].to_numpy()
+    ticket = schema.functions["has_open_ticket"]
+    return {
+        ticket.column((f"P{p}",)): _flag(_count(n, idx, value == float(p)) > 0)
+        for p in TICKET_PRIORITIES
+    }

@@ -1,0 +1,500 @@
+"""One decision per account: candidates → scores → guardrails → allocation → choice → reasons.
+
+:func:`decide_accounts` is pure: it reads an account context (built at ``as_of``), the
+playbook, the catalog and a response model, and returns a :class:`DecisionBatch` with one
+decision per account (``no_action`` included), nothing written anywhere. The same inputs
+always give the same decisions, in a batch of a million accounts or for one account alone
+(exploration and holdout depend only on the account id and the day).
+
+Per account and action, the product with the highest expected incremental value is the
+action's candidate::
+
+    expected_value = uplift × value of a sale − cost of the motion
+    score          = expected_value × the action's lever
+
+Candidates pass the guardrail filter (every playbook rule but capacity), then the
+thresholds (least expected value and confidence, per action), then the allocation, which
+chooses across all accounts at once within team and owner capacity by score. Accounts in
+the holdout get ``no_action``; a share of the others explores (see
+:mod:`nextmove.decisions.selection`). The chosen set passes the guardrail filter once more
+with capacities and one action per account — the single gate every decision goes through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+from scipy.special import ndtr
+
+from nextmove.decisions.allocation import Capacity, allocate
+from nextmove.decisions.candidates import ActionSpec, Catalog, action_specs, buyable, sale_values
+from nextmove.decisions.context import AccountContext
+from nextmove.decisions.reasons import reasons_column
+from nextmove.decisions.selection import exploration_draws, in_holdout
+from nextmove.governance.autonomy import autonomy_levels
+from nextmove.governance.guardrail_rules import CapacityLimit
+from nextmove.governance.guardrails import apply_guardrails
+from nextmove.learning.features import account_features, product_interest
+from nextmove.learning.response import ResponseModel
+from nextmove.playbook.model import AutonomyLevel, Channel, Playbook
+from nextmove.playbook.policy import GuardrailPolicy
+
+__all__ = ["DECISION_COLUMNS", "DecisionBatch", "decide_accounts"]
+
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+
+NO_ACTION = "no_action"
+DECISION_COLUMNS = (
+    "account_id",
+    "action",
+    "product_id",
+    "expected_value",
+    "score",
+    "uplift",
+    "confidence",
+    "propensity",
+    "explored",
+    "holdout",
+    "autonomy",
+    "owner_id",
+    "reasons",
+)
+
+
+@dataclass(frozen=True)
+class DecisionBatch:
+    """One decision per account, and what the run learned about its constraints."""
+
+    decisions: pl.DataFrame
+    """One row per account with :data:`DECISION_COLUMNS`."""
+    shadow_prices: pl.DataFrame
+    """constraint_id, limit, used, shadow_price, binding."""
+    blocked: pl.DataFrame
+    """rule_id, blocked: candidates each guardrail stopped first."""
+    as_of: datetime
+    model_version: str
+    breaches: int = 0
+    """Chosen decisions the final guardrail pass refused (should always be 0)."""
+    summary: dict[str, object] = field(default_factory=dict)
+
+
+def decide_accounts(
+    context: AccountContext,
+    playbook: Playbook,
+    policy: GuardrailPolicy,
+    catalog: Catalog,
+    model: ResponseModel,
+    *,
+    demoted: Mapping[str, AutonomyLevel] | None = None,
+    capacities: Sequence[CapacityLimit] | None = None,
+) -> DecisionBatch:
+    """Decide the next move of every account of ``context`` (see the module docstring).
+
+    ``capacities`` replace the policy's (e.g. with what earlier runs today left of them,
+    see :mod:`nextmove.decisions.capacity`); ``demoted`` holds actions below their level.
+    """
+    frame = context.frame
+    specs = action_specs(playbook, catalog)
+    scored = _score(context, playbook, catalog, model, specs)
+    needed = {"account_id", "owner_id", "segment", *policy.columns} & set(frame.columns)
+    candidates = _candidate_rows(
+        frame.select(c for c in frame.columns if c in needed),
+        scored,
+        specs,
+        playbook,
+        demoted or {},
+    )
+    checked = apply_guardrails(candidates, policy.rules)
+    allowed = _with_confidence(checked.allowed, model, scored, specs)
+    holdout = in_holdout(frame["account_id"], playbook.measurement.holdout_share)
+    options = _options(allowed, playbook, holdout, frame)
+    limits = {c.rule_id: c for c in (policy.capacities if capacities is None else capacities)}
+    epsilon = playbook.measurement.exploration_budget
+    explore_draw, pick_draw = exploration_draws(frame["account_id"], context.as_of)
+    explores = (explore_draw < epsilon) & ~holdout
+    picks = _exploration_picks(allowed, explores, pick_draw)
+    chosen, shadow = _allocate(options, picks, explores, limits)
+    final = apply_guardrails(
+        chosen.filter(pl.col("action") != NO_ACTION),
+        policy.rules,
+        list(limits.values()),
+        priority="score",
+        one_action_per_account=True,
+    )
+    decisions = _decisions(
+        frame, final.allowed, allowed, options, checked.blocked, holdout, explores, epsilon
+    )
+    return DecisionBatch(
+        decisions=decisions,
+        shadow_prices=shadow,
+        blocked=checked.blocked_counts(),
+        as_of=context.as_of,
+        model_version=model.version,
+        breaches=final.blocked.height,
+        summary=_summary(decisions, final.blocked.height),
+    )
+
+
+_NOTHING = ActionSpec("no_action", Channel.NONE, None, 0.0, 1.0, ())
+"""Stands in when a playbook has no action besides no_action: no candidate rows."""
+
+
+# --- scoring ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """Per action: each account's best product and its numbers (−1 / NaN: none)."""
+
+    product: dict[str, Ints]
+    uplift: dict[str, Floats]
+    value: dict[str, Floats]
+    expected_value: dict[str, Floats]
+    features: Floats
+    interest: Floats
+    catalog: Catalog
+
+
+def _score(
+    context: AccountContext,
+    playbook: Playbook,
+    catalog: Catalog,
+    model: ResponseModel,
+    specs: Sequence[ActionSpec],
+) -> _Scored:
+    frame = context.frame
+    features = account_features(frame, playbook).matrix
+    interest = product_interest(context.product_interest, frame["account_id"], catalog.product_ids)
+    can_buy = buyable(frame, catalog)
+    values = sale_values(playbook, catalog, frame["segment"])
+    n = frame.height
+    product, uplift, value, expected = {}, {}, {}, {}
+    for k, spec in enumerate(specs):
+        carried = np.zeros(len(catalog.product_ids), dtype=bool)
+        carried[list(spec.products)] = True
+        mask = can_buy & carried[None, :]
+        if not mask.any():
+            product[spec.name] = np.full(n, -1)
+            uplift[spec.name] = value[spec.name] = expected[spec.name] = np.full(n, np.nan)
+            continue
+        gain = model.uplift(k, features, interest)
+        ev = np.where(mask, gain * values - spec.cost, -np.inf)
+        best = np.argmax(ev, axis=1)
+        rows = np.arange(n)
+        has = mask[rows, best]
+        product[spec.name] = np.where(has, best, -1)
+        uplift[spec.name] = np.where(has, gain[rows, best], np.nan)
+        value[spec.name] = np.where(has, values[rows, best], np.nan)
+        expected[spec.name] = np.where(has, ev[rows, best], np.nan)
+    return _Scored(product, uplift, value, expected, features, interest, catalog)
+
+
+def _candidate_rows(
+    frame: pl.DataFrame,
+    scored: _Scored,
+    specs: Sequence[ActionSpec],
+    playbook: Playbook,
+    demoted: Mapping[str, AutonomyLevel],
+) -> pl.DataFrame:
+    """One row per (account, action) with a product, with what the guardrails read."""
+    ids = pl.Series(scored.catalog.product_ids, dtype=pl.String)
+    parts = []
+    for k, spec in enumerate(specs or [_NOTHING]):
+        product = scored.product.get(spec.name, np.full(frame.height, -1))
+        rows = np.flatnonzero(product >= 0)
+        ev = scored.expected_value[spec.name][rows] if len(rows) else np.zeros(0)
+        parts.append(
+            frame[rows].with_columns(
+                row=pl.Series(rows, dtype=pl.Int64),
+                action=pl.lit(spec.name, dtype=pl.String),
+                action_index=pl.lit(k, dtype=pl.Int64),
+                motion=pl.lit(spec.name, dtype=pl.String),
+                channel=pl.lit(spec.channel.value, dtype=pl.String),
+                team_id=pl.lit(spec.team, dtype=pl.String),
+                product_id=ids.gather(product[rows])
+                if len(rows)
+                else pl.Series([], dtype=pl.String),
+                product_index=pl.Series(product[rows], dtype=pl.Int64),
+                expected_value=pl.Series(ev, dtype=pl.Float64),
+                score=pl.Series(ev * spec.lever, dtype=pl.Float64),
+                uplift=pl.Series(
+                    scored.uplift[spec.name][rows] if len(rows) else [], dtype=pl.Float64
+                ),
+                value=pl.Series(
+                    scored.value[spec.name][rows] if len(rows) else [], dtype=pl.Float64
+                ),
+            )
+        )
+    candidates = pl.concat(parts, how="vertical")
+    return candidates.with_columns(autonomy_levels(playbook, candidates, demoted))
+
+
+def _with_confidence(
+    allowed: pl.DataFrame, model: ResponseModel, scored: _Scored, specs: Sequence[ActionSpec]
+) -> pl.DataFrame:
+    """Add ``confidence``: the probability that the expected value is above zero."""
+    if allowed.height == 0:
+        return allowed.with_columns(confidence=pl.lit(None, dtype=pl.Float64))
+    confidence = np.zeros(allowed.height)
+    action_index = allowed["action_index"].to_numpy()
+    rows = allowed["row"].to_numpy()
+    products = allowed["product_index"].to_numpy()
+    ev = allowed["expected_value"].to_numpy()
+    value = allowed["value"].to_numpy()
+    for k, _spec in enumerate(specs):
+        at = np.flatnonzero(action_index == k)
+        if not len(at):
+            continue
+        r = rows[at]
+        sd = model.uplift_sd(k, scored.features[r], scored.interest[r], products[at])
+        spread = np.maximum(sd * value[at], 1e-9)
+        confidence[at] = ndtr(ev[at] / spread)
+    return allowed.with_columns(confidence=pl.Series(confidence))
+
+
+# --- choosing --------------------------------------------------------------------------
+
+
+def _options(
+    allowed: pl.DataFrame, playbook: Playbook, holdout: Bools, frame: pl.DataFrame
+) -> pl.DataFrame:
+    """Allowed candidates that clear the thresholds, outside the holdout."""
+    if allowed.height == 0:
+        return allowed
+    thresholds = playbook.thresholds
+    min_value = pl.lit(thresholds.min_expected_value)
+    min_conf = pl.lit(thresholds.min_confidence)
+    for name, own in thresholds.by_action.items():
+        if own.min_expected_value is not None:
+            min_value = (
+                pl.when(pl.col("action") == name).then(own.min_expected_value).otherwise(min_value)
+            )
+        if own.min_confidence is not None:
+            min_conf = (
+                pl.when(pl.col("action") == name).then(own.min_confidence).otherwise(min_conf)
+            )
+    outside = pl.Series(~holdout).gather(allowed["row"])
+    return allowed.filter(
+        (pl.col("expected_value") >= min_value)
+        & (pl.col("confidence") >= min_conf)
+        & (pl.col("score") > 0)
+        & outside
+    )
+
+
+def _uses(
+    options: pl.DataFrame, limits: Mapping[str, CapacityLimit]
+) -> tuple[pl.Series, list[Capacity]]:
+    """Each option's constraint ids, and every constraint's limit."""
+    uses = pl.Series([[]] * options.height, dtype=pl.List(pl.String))
+    capacities: dict[str, int] = {}
+    parts = []
+    for limit in limits.values():
+        group = options[limit.group].cast(pl.String).fill_null("∅")
+        concerned = (
+            options["action"].is_in(list(limit.actions))
+            if limit.actions is not None
+            else options["action"] != NO_ACTION
+        )
+        ids = (limit.rule_id + ":" + group).alias("c")
+        parts.append(pl.when(concerned).then(ids).otherwise(None))
+        assert not isinstance(limit.limits, str)
+        for value in group.filter(concerned).unique().to_list():
+            cap = limit.limits.get(value, limit.default)
+            if cap is not None:
+                capacities[f"{limit.rule_id}:{value}"] = int(cap)
+    if parts:
+        uses = options.select(pl.concat_list(parts).list.drop_nulls().alias("uses")).to_series()
+    return uses, [Capacity(c, v) for c, v in sorted(capacities.items())]
+
+
+def _allocate(
+    options: pl.DataFrame,
+    picks: pl.DataFrame,
+    explores: Bools,
+    limits: Mapping[str, CapacityLimit],
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Choose within capacity; return the chosen rows and the shadow prices.
+
+    Exploration draws take their capacity first (in random order: a draw must not depend
+    on scores); the allocation then shares what is left among the other accounts.
+    """
+    explored = _within_capacity(picks.with_columns(score=pl.lit(1.0)), limits)
+    taken = explored
+    remaining = _less(limits, taken)
+    deciding = (
+        options.filter(~pl.Series(explores).gather(options["row"])) if options.height else options
+    )
+    if deciding.height == 0:
+        return pl.concat([taken, deciding], how="diagonal_relaxed"), _NO_PRICES
+    numbered = deciding.with_row_index("option")
+    uses, capacities = _uses(numbered, remaining)
+    ranked = numbered.with_columns(uses=uses, value=pl.col("score"))
+    result = allocate(ranked.select("account_id", "option", "value", "uses"), capacities)
+    chosen = numbered.join(result.chosen.select("option"), on="option").drop("option")
+    return pl.concat([taken, chosen], how="diagonal_relaxed"), result.shadow_prices
+
+
+def _within_capacity(picks: pl.DataFrame, limits: Mapping[str, CapacityLimit]) -> pl.DataFrame:
+    """The exploration picks that fit the capacities, in the order drawn."""
+    if picks.height == 0:
+        return picks
+    numbered = picks.with_row_index("option")
+    uses, capacities = _uses(numbered, limits)
+    result = allocate(
+        numbered.with_columns(uses=uses, value=pl.lit(1.0)).select(
+            "account_id", "option", "value", "uses"
+        ),
+        capacities,
+    )
+    return numbered.join(result.chosen.select("option"), on="option").drop("option")
+
+
+def _less(limits: Mapping[str, CapacityLimit], taken: pl.DataFrame) -> dict[str, CapacityLimit]:
+    """The limits with what ``taken`` uses subtracted, per group."""
+    if taken.height == 0:
+        return dict(limits)
+    reduced = {}
+    for rule_id, limit in limits.items():
+        assert not isinstance(limit.limits, str)
+        concerned = taken.filter(
+            pl.col("action").is_in(list(limit.actions))
+            if limit.actions is not None
+            else pl.col("action") != NO_ACTION
+        )
+        used = concerned.group_by(pl.col(limit.group).cast(pl.String).fill_null("∅")).len()
+        room = dict(limit.limits)
+        for group, count in used.iter_rows():
+            base = room.get(group, limit.default)
+            if base is not None:
+                room[group] = max(0, base - count)
+        reduced[rule_id] = replace(limit, limits=room)
+    return reduced
+
+
+_NO_PRICES = pl.DataFrame(
+    schema={
+        "constraint_id": pl.String,
+        "limit": pl.Int64,
+        "used": pl.Int64,
+        "shadow_price": pl.Float64,
+        "binding": pl.Boolean,
+    }
+)
+
+
+def _exploration_picks(allowed: pl.DataFrame, explores: Bools, draw: Floats) -> pl.DataFrame:
+    """The option each exploring account draws (dropped when it drew doing nothing)."""
+    pool = allowed.filter(pl.Series(explores).gather(allowed["row"]))
+    if pool.height == 0:
+        return pool.with_columns(explored=pl.lit(True))
+    counted = pool.sort("row", "action").with_columns(
+        position=pl.int_range(pl.len()).over("row"), options=pl.len().over("row") + 1
+    )
+    draws = pl.Series(draw).gather(counted["row"])
+    slot = (draws * counted["options"]).floor().cast(pl.Int64)  # options slot = no action
+    return (
+        counted.filter(counted["position"] == slot)
+        .drop("position")
+        .with_columns(explored=pl.lit(True))
+    )
+
+
+# --- the decisions -----------------------------------------------------------------------
+
+
+def _decisions(
+    frame: pl.DataFrame,
+    chosen: pl.DataFrame,
+    allowed: pl.DataFrame,
+    options: pl.DataFrame,
+    blocked: pl.DataFrame,
+    holdout: Bools,
+    explores: Bools,
+    epsilon: float,
+) -> pl.DataFrame:
+    """One row per account: its chosen action, else no_action, with its propensity.
+
+    P(choice) is 1 in the holdout; ``(1 − ε) + ε / n`` for an account that did not
+    explore (the allocation's choice), and ``ε / n + (1 − ε)·[it is the best option]`` for
+    one that did, ``n`` being its allowed options plus doing nothing. Where capacity binds,
+    the best option before allocation stands in for the allocation's choice.
+    """
+    n = frame.height
+    base = pl.DataFrame(
+        {
+            "row": pl.Series(np.arange(n), dtype=pl.Int64),
+            "account_id": frame["account_id"],
+            "owner_id": frame["owner_id"],
+            "holdout": pl.Series(holdout),
+            "explored": pl.Series(explores),
+        }
+    )
+    picked = chosen.select(
+        "row",
+        "action",
+        "product_id",
+        "expected_value",
+        "score",
+        "uplift",
+        "confidence",
+        "autonomy",
+        "value",
+    )
+    counts = allowed.group_by("row").agg(n_options=pl.len() + 1) if allowed.height else None
+    best = (
+        options.sort("score", descending=True)
+        .group_by("row", maintain_order=True)
+        .first()
+        .select("row", best_action=pl.col("action"))
+        if options.height
+        else pl.DataFrame(schema={"row": pl.Int64, "best_action": pl.String})
+    )
+    decisions = base.join(picked, on="row", how="left").join(best, on="row", how="left")
+    if counts is not None:
+        decisions = decisions.join(counts, on="row", how="left")
+    else:
+        decisions = decisions.with_columns(n_options=pl.lit(None, dtype=pl.UInt32))
+    decisions = decisions.with_columns(
+        action=pl.col("action").fill_null(NO_ACTION),
+        n_options=pl.col("n_options").fill_null(1).cast(pl.Float64),
+        best_action=pl.col("best_action").fill_null(NO_ACTION),
+    )
+    greedy = (pl.col("action") == pl.col("best_action")).cast(pl.Float64)
+    decisions = decisions.with_columns(
+        expected_value=pl.col("expected_value").fill_null(0.0),
+        score=pl.col("score").fill_null(0.0),
+        uplift=pl.col("uplift").fill_null(0.0),
+        confidence=pl.col("confidence").fill_null(1.0),
+        autonomy=pl.col("autonomy").fill_null(AutonomyLevel.AUTO.value),
+        propensity=pl.when(pl.col("holdout"))
+        .then(1.0)
+        .when(pl.col("explored"))
+        .then(epsilon / pl.col("n_options") + (1.0 - epsilon) * greedy)
+        .otherwise(1.0 - epsilon + epsilon / pl.col("n_options")),
+    )
+    decisions = decisions.with_columns(reasons=reasons_column(decisions, allowed, options, blocked))
+    return decisions.sort("row").select(DECISION_COLUMNS)
+
+
+def _summary(decisions: pl.DataFrame, breaches: int) -> dict[str, object]:
+    by_action = decisions.group_by("action").len().sort("action")
+    acting = decisions.filter(pl.col("action") != NO_ACTION)
+    return {
+        "accounts": decisions.height,
+        "by_action": dict(
+            zip(by_action["action"].to_list(), by_action["len"].to_list(), strict=True)
+        ),
+        "by_autonomy": dict(acting.group_by("autonomy").len().sort("autonomy").iter_rows()),
+        "expected_value": float(acting["expected_value"].sum()) if acting.height else 0.0,
+        "holdout": int(decisions["holdout"].sum()),
+        "explored": int(decisions["explored"].sum()),
+        "breaches": breaches,
+    }

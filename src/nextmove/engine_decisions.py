@@ -1,0 +1,96 @@
+"""The Engine's decision calls: decide (all accounts or one), record outcomes, learn.
+
+A mixin of :class:`nextmove.Engine`. Decisions follow the active playbook, the kill
+switches engaged and the autonomy demotions holding at the moment of the call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+import polars as pl
+from sqlalchemy import Engine as SqlEngine
+
+from nextmove.decisions import service
+from nextmove.decisions.repository import DecisionRepository
+from nextmove.decisions.service import DecisionRun, LearnReport
+from nextmove.domain import Outcome
+from nextmove.errors import GovernanceError
+from nextmove.foundation.model import ImportSummary
+from nextmove.foundation.service import import_records
+from nextmove.governance.model import Actor, KillSwitch, Permission
+from nextmove.playbook.model import AutonomyLevel, Playbook
+from nextmove.store import UnitOfWork
+
+__all__ = ["DecisionCalls"]
+
+
+class DecisionCalls:
+    """The next move for every account, by incremental value, within the rules."""
+
+    _database: SqlEngine
+    _clock: Callable[[], datetime]
+
+    def _authorise(self, permission: Permission) -> Actor:  # provided by Engine
+        raise NotImplementedError
+
+    def kill_switches(self) -> list[KillSwitch]:  # provided by GovernanceCalls
+        raise NotImplementedError
+
+    def demoted_levels(self) -> dict[str, AutonomyLevel]:  # provided by AutonomyCalls
+        raise NotImplementedError
+
+    def _required_playbook(self) -> tuple[Playbook, int]:  # provided by AutonomyCalls
+        raise NotImplementedError
+
+    def decide(self, *, as_of: datetime) -> DecisionRun:
+        """Decide every account's next move as of ``as_of`` and store the decisions."""
+        return self._decide(as_of, None)
+
+    def decide_for(self, account_id: str, *, as_of: datetime) -> DecisionRun:
+        """Decide one account now (e.g. when a signal arrives): the same logic as ``decide``."""
+        return self._decide(as_of, [account_id])
+
+    def _decide(self, as_of: datetime, account_ids: list[str] | None) -> DecisionRun:
+        actor = self._authorise(Permission.DECIDE)
+        if as_of.tzinfo is None:
+            raise GovernanceError(f"as_of must carry a time zone, got {as_of}")
+        playbook, version = self._required_playbook()
+        return service.decide(
+            engine=self._database,
+            actor=actor,
+            playbook=playbook,
+            playbook_version=version,
+            kill_switches=self.kill_switches(),
+            demoted=self.demoted_levels(),
+            as_of=as_of,
+            now=self._clock(),
+            account_ids=account_ids,
+        )
+
+    def record_outcomes(self, outcomes: Iterable[Outcome]) -> list[ImportSummary]:
+        """Land outcomes (purchases, replies, unsubscribes, …) for learning and measurement."""
+        self._authorise(Permission.RECORD_OUTCOMES)
+        records = list(outcomes)
+        if not records:
+            return []
+        return import_records(engine=self._database, records=records, now=self._clock)
+
+    def learn(self, *, as_of: datetime, seed: int = 0) -> LearnReport:
+        """Refit the response model on the decisions logged before ``as_of``."""
+        self._authorise(Permission.LEARN)
+        playbook, _version = self._required_playbook()
+        return service.learn(
+            engine=self._database, playbook=playbook, as_of=as_of, now=self._clock(), seed=seed
+        )
+
+    def decisions(
+        self, *, run_id: int | None = None, account_id: str | None = None, limit: int | None = None
+    ) -> pl.DataFrame:
+        """Return stored decisions, newest first, of a run and/or one account."""
+        self._authorise(Permission.VIEW)
+        with UnitOfWork(self._database) as uow:
+            return DecisionRepository(uow.connection).decisions(
+                run_id=run_id, account_id=account_id, limit=limit
+            )

@@ -1,0 +1,1 @@
+"""Learning: response and uplift models, fitted on logged decisions and their outcomes."""
