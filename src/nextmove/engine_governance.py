@@ -47,14 +47,17 @@ class GovernanceCalls:
             store=self._database, user_id=user_id, name=name, now=self._clock
         )
 
-    def add_user(self, user_id: str, name: str, role: Role) -> tuple[User, str]:
-        """Add a user and return it with its token (shown once)."""
+    def add_user(
+        self, user_id: str, name: str, role: Role, *, owner_id: str | None = None
+    ) -> tuple[User, str]:
+        """Add a user (working as CRM owner ``owner_id``, if any); return it and its token."""
         return service.add_user(
             store=self._database,
             actor=self.identity(),
             user_id=user_id,
             name=name,
             role=role,
+            owner_id=owner_id,
             now=self._clock,
         )
 
@@ -175,13 +178,13 @@ class GovernanceCalls:
         return queue_service.expire_due(store=self._database, now=self._clock)
 
     def approvals(self, status: ApprovalStatus | None = None, limit: int = 100) -> list[Approval]:
-        """Return approvals, optionally of one status."""
+        """Return the approvals the acting user may see (a rep: its accounts'), of a status."""
         return queue_service.list_approvals(
             store=self._database, actor=self.identity(), status=status, limit=limit
         )
 
     def approval(self, approval_id: int) -> Approval:
-        """Return one approval."""
+        """Return one approval; NotFound when the acting user may not see it."""
         return queue_service.get_approval(
             store=self._database, actor=self.identity(), approval_id=approval_id
         )

@@ -9,10 +9,11 @@ then decides what it may do. Errors are NextmoveErrors, turned into messages by
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
-from typing import Annotated
+from datetime import datetime, timedelta
+from typing import Annotated, NoReturn
 
 import typer
 from pydantic import JsonValue
@@ -28,6 +29,7 @@ from nextmove.governance.model import (
     ApprovalStatus,
     AuditEntry,
     ExceptionItem,
+    ExceptionKind,
     ExceptionStatus,
     KillScope,
     Role,
@@ -70,6 +72,38 @@ def _when(moment: datetime | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M}" if moment else ""
 
 
+def _refuse(name: str, problem: str) -> NoReturn:
+    """Print one ``error: NAME: problem`` line, as ``main`` does, and exit 2 (bad input)."""
+    error_console.print(
+        f"[bold red]error:[/] {escape(name)}: {escape(problem)}", highlight=False, soft_wrap=True
+    )
+    raise typer.Exit(2)
+
+
+def _number(name: str, raw: str, *, above_zero: bool = False) -> float:
+    """Return ``raw`` as a finite number of at least 0 (more than 0 with ``above_zero``)."""
+    try:
+        number = float(raw)
+    except ValueError:
+        _refuse(name, f"expected a number, got {raw!r}")
+    if not math.isfinite(number) or number < 0 or (above_zero and number == 0):
+        _refuse(name, f"must be a number {'above' if above_zero else 'of at least'} 0, got {raw}")
+    return number
+
+
+def _json_object(name: str, raw: str | None) -> dict[str, JsonValue]:
+    """Return ``raw`` parsed as a JSON object ({} when absent); refuse anything else."""
+    if raw is None:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        _refuse(name, f"not valid JSON ({exc.msg} at column {exc.colno}): {raw!r}")
+    if not isinstance(parsed, dict):
+        _refuse(name, f"expected a JSON object like '{{\"key\": 1}}', got {raw!r}")
+    return parsed
+
+
 def _print_token(user_id: str, token: str) -> None:
     console.print(f"token for {escape(user_id)}:", highlight=False)
     console.out(token, highlight=False)
@@ -100,12 +134,21 @@ def users_add(
     user_id: Annotated[str, typer.Argument(help="the new user's id")],
     name: Annotated[str, typer.Option("--name", help="the new user's name")],
     role: Annotated[Role, typer.Option("--role", help="what the user may do")],
+    owner: Annotated[
+        str | None,
+        typer.Option(
+            "--owner",
+            help="the CRM owner id the user works as (a rep sees that owner's accounts)",
+            show_default=False,
+        ),
+    ] = None,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Add a user with a role and print its token once."""
+    """Add a user with a role (and the CRM owner it works as) and print its token once."""
     with _engine(database_url) as engine:
-        user, token = engine.add_user(user_id, name, role)
-    console.print(f"added {escape(user.user_id)} ({escape(user.name)}) as {user.role}")
+        user, token = engine.add_user(user_id, name, role, owner_id=owner)
+    works_as = f", working as CRM owner {escape(user.owner_id)}" if user.owner_id else ""
+    console.print(f"added {escape(user.user_id)} ({escape(user.name)}) as {user.role}{works_as}")
     _print_token(user.user_id, token)
 
 
@@ -119,13 +162,14 @@ def users_list(database_url: DatabaseOption = None) -> None:
 
 def _print_users(users: list[User]) -> None:
     table = Table(title="Users")
-    for column in ("user", "name", "role", "active", "created", "by"):
+    for column in ("user", "name", "role", "owner", "active", "created", "by"):
         table.add_column(column)
     for user in users:
         table.add_row(
             escape(user.user_id),
             escape(user.name),
             user.role.value,
+            escape(user.owner_id or ""),
             "yes" if user.active else "no",
             _when(user.created_at),
             escape(user.created_by or ""),
@@ -303,6 +347,62 @@ def approvals_list(
     console.print(table)
 
 
+@approvals_app.command("request")
+def approvals_request(
+    account_id: Annotated[str, typer.Argument(help="the account the move is for")],
+    action: Annotated[str, typer.Argument(help="the proposed action, e.g. sales_outreach")],
+    product: Annotated[
+        str | None, typer.Option("--product", help="the product it offers", show_default=False)
+    ] = None,
+    value: Annotated[
+        str | None,
+        typer.Option(
+            "--value",
+            help="expected value of the move (0 or more)",
+            metavar="AMOUNT",
+            show_default=False,
+        ),
+    ] = None,
+    payload: Annotated[
+        str | None,
+        typer.Option(
+            "--payload", help='what to do, as a JSON object: {"discount": 0.1}', show_default=False
+        ),
+    ] = None,
+    expires_in_hours: Annotated[
+        str,
+        typer.Option(
+            "--expires-in-hours", help="how long approvers have to decide", metavar="HOURS"
+        ),
+    ] = "48",
+    database_url: DatabaseOption = None,
+) -> None:
+    """Ask people to approve a proposed action; print its id, approvers needed and expiry."""
+    amount = None if value is None else _number("--value", value)
+    hours = _number("--expires-in-hours", expires_in_hours, above_zero=True)
+    proposed = _json_object("--payload", payload)
+    try:
+        expires_at = system_clock() + timedelta(hours=hours)
+    except OverflowError:
+        _refuse("--expires-in-hours", f"{expires_in_hours} hours is beyond the calendar")
+    with _engine(database_url) as engine:
+        item = engine.request_approval(
+            account_id=account_id,
+            action=action,
+            payload=proposed,
+            expires_at=expires_at,
+            product_id=product or None,
+            value=amount,
+        )
+    console.print(
+        f"requested approval {item.approval_id}: {escape(item.action)} on "
+        f"{escape(item.account_id)}",
+        highlight=False,
+    )
+    console.print(f"required approvers: {item.required_approvers}", highlight=False)
+    console.print(f"expires: {_when(item.expires_at)} UTC", highlight=False)
+
+
 @approvals_app.command("show")
 def approvals_show(
     approval_id: Annotated[int, typer.Argument(help="the approval's id")],
@@ -428,6 +528,53 @@ def exceptions_list(
             escape(item.summary),
         )
     console.print(table)
+
+
+_KINDS = ", ".join(kind.value for kind in ExceptionKind)
+
+
+@exceptions_app.command("open")
+def exceptions_open(
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help=f"why: {_KINDS}",
+            metavar="KIND",
+            show_default=False,
+        ),
+    ],
+    summary: Annotated[str, typer.Argument(help="what needs a person's judgement")],
+    account: Annotated[
+        str | None, typer.Option("--account", help="the account it is about", show_default=False)
+    ] = None,
+    owner: Annotated[
+        str | None,
+        typer.Option("--owner", help="who resolves it (default: you)", show_default=False),
+    ] = None,
+    details: Annotated[
+        str | None,
+        typer.Option("--details", help="more context, as a JSON object", show_default=False),
+    ] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Queue something the system should not decide alone, for its owner to resolve."""
+    try:
+        known_kind = ExceptionKind(kind)
+    except ValueError:
+        _refuse("KIND", f"unknown kind {kind!r}; one of {_KINDS}")
+    extra = _json_object("--details", details)
+    with _engine(database_url) as engine:
+        item = engine.open_exception(
+            known_kind,
+            summary,
+            owner if owner is not None else engine.identity().user_id,
+            details=extra,
+            account_id=account or None,
+        )
+    console.print(
+        f"opened exception {item.exception_id} ({item.kind}) for {escape(item.owner)} to resolve",
+        highlight=False,
+    )
 
 
 @exceptions_app.command("show")

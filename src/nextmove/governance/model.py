@@ -65,12 +65,17 @@ class Permission(StrEnum):
 
 
 class Actor(BaseModel):
-    """An authenticated user acting now: who, and with which role."""
+    """An authenticated user acting now: who, with which role, and as which CRM owner.
+
+    ``owner_id`` is the CRM owner the user works as (None when it works as nobody's); a
+    rep sees and works only the approvals of that owner's accounts.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     user_id: str
     role: Role
+    owner_id: str | None = None
 
     def __str__(self) -> str:
         return f"{self.user_id} ({self.role})"
@@ -87,10 +92,16 @@ class User(BaseModel):
     active: bool
     created_at: datetime
     created_by: str | None
+    owner_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="the CRM owner (``owners.owner_id``) this user works as, if any",
+    )
 
     def as_actor(self) -> Actor:
         """Return this user as an acting identity."""
-        return Actor(user_id=self.user_id, role=self.role)
+        return Actor(user_id=self.user_id, role=self.role, owner_id=self.owner_id)
 
 
 class AuditEntry(BaseModel):

@@ -4,6 +4,11 @@ Same conventions as ``service``: keyword-only, ``store`` is an engine or the cal
 unit of work, ``now`` is the clock, and each change is audited in its own transaction.
 The approval rules themselves (self-approval, four-eyes, expiry) are pure, in
 ``approval_rules``.
+
+A rep works only its own accounts: it sees and acts on the approvals of accounts owned
+by the CRM owner it works as (``Actor.owner_id``), and none without one. Every other
+role sees every approval. An approval outside the actor's accounts is NotFound, exactly
+like one that does not exist, so its existence is not revealed.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from nextmove.governance.model import (
     ExceptionKind,
     ExceptionStatus,
     Permission,
+    Role,
 )
 from nextmove.governance.repository import (
     ApprovalRepository,
@@ -118,7 +124,7 @@ def approve(*, store: Store, actor: Actor, approval_id: int, now: Clock) -> Appr
     with transaction(store) as connection:
         approvals = ApprovalRepository(connection)
         changed = approval_rules.add_approver(
-            _locked_approval(approvals, approval_id), actor.user_id, at
+            _locked_approval(approvals, approval_id, actor), actor.user_id, at
         )
         approvals.save(changed)
         _audit_approval(connection, actor, "approval.approve", changed, at, _progress(changed))
@@ -132,7 +138,7 @@ def reject(*, store: Store, actor: Actor, approval_id: int, reason: str, now: Cl
     with transaction(store) as connection:
         approvals = ApprovalRepository(connection)
         changed = approval_rules.rejected(
-            _locked_approval(approvals, approval_id), actor.user_id, reason, at
+            _locked_approval(approvals, approval_id, actor), actor.user_id, reason, at
         )
         approvals.save(changed)
         details: dict[str, JsonValue] = {"reason": changed.reason}
@@ -157,7 +163,7 @@ def edit_and_approve(
     at = now()
     with transaction(store) as connection:
         approvals = ApprovalRepository(connection)
-        before = _locked_approval(approvals, approval_id)
+        before = _locked_approval(approvals, approval_id, actor)
         edited = approval_rules.edited(before, payload_changes, at)
         changed = approval_rules.add_approver(edited, actor.user_id, at)
         approvals.save(changed)
@@ -191,24 +197,36 @@ def expire_due(*, store: Store, now: Clock) -> list[Approval]:
 def list_approvals(
     *, store: Store, actor: Actor, status: ApprovalStatus | None = None, limit: int = 100
 ) -> list[Approval]:
-    """Return approval requests (of one status, or all), oldest first."""
+    """Return the approval requests ``actor`` may see (of one status, or all), oldest first."""
     require(actor, Permission.VIEW)
     with transaction(store) as connection:
-        return ApprovalRepository(connection).listed(status, limit)
+        return ApprovalRepository(connection).listed(
+            status, limit, owned_by=_owners_visible_to(actor)
+        )
 
 
 def get_approval(*, store: Store, actor: Actor, approval_id: int) -> Approval:
-    """Return one approval request; NotFound when there is none."""
+    """Return one approval request; NotFound when there is none ``actor`` may see."""
     require(actor, Permission.VIEW)
     with transaction(store) as connection:
-        found = ApprovalRepository(connection).get(approval_id)
+        found = ApprovalRepository(connection).get(approval_id, owned_by=_owners_visible_to(actor))
     if found is None:
         raise NotFound(f"no approval {approval_id}")
     return found
 
 
-def _locked_approval(approvals: ApprovalRepository, approval_id: int) -> Approval:
-    found = approvals.get(approval_id, for_update=True)
+def _owners_visible_to(actor: Actor) -> frozenset[str] | None:
+    """Return the CRM owners whose accounts' approvals ``actor`` may see; None for all.
+
+    Only a rep is narrowed: to the owner it works as, or to nothing when it has none.
+    """
+    if actor.role is not Role.REP:
+        return None
+    return frozenset({actor.owner_id}) if actor.owner_id else frozenset()
+
+
+def _locked_approval(approvals: ApprovalRepository, approval_id: int, actor: Actor) -> Approval:
+    found = approvals.get(approval_id, owned_by=_owners_visible_to(actor), for_update=True)
     if found is None:
         raise NotFound(f"no approval {approval_id}")
     return found

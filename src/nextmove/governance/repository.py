@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, text, update
+from sqlalchemy import Connection, Row, Select, false, func, insert, select, text, update
 
 from nextmove.governance.model import (
     Approval,
@@ -110,6 +110,7 @@ def _user(row: Row[Any]) -> User:
         active=row.active,
         created_at=row.created_at,
         created_by=row.created_by,
+        owner_id=row.owner_id,
     )
 
 
@@ -209,7 +210,12 @@ class KillSwitchRepository:
 
 
 class ApprovalRepository:
-    """The approval queue on one connection."""
+    """The approval queue on one connection.
+
+    Reads take ``owned_by``: None reads every approval; a set of CRM owner ids reads only
+    approvals on accounts those owners own (none when the set is empty), filtered in the
+    query itself, so an approval outside it is indistinguishable from a missing one.
+    """
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
@@ -221,9 +227,17 @@ class ApprovalRepository:
         query = insert(t.approvals).values(**values).returning(t.approvals.c.approval_id)
         return int(self._connection.execute(query).scalar_one())
 
-    def get(self, approval_id: int, *, for_update: bool = False) -> Approval | None:
-        """Return the approval, locking its row until commit when ``for_update``."""
-        query = select(t.approvals).where(t.approvals.c.approval_id == approval_id)
+    def get(
+        self,
+        approval_id: int,
+        *,
+        owned_by: frozenset[str] | None = None,
+        for_update: bool = False,
+    ) -> Approval | None:
+        """Return the approval (if within ``owned_by``), locking its row when ``for_update``."""
+        query = _owned_by(
+            select(t.approvals).where(t.approvals.c.approval_id == approval_id), owned_by
+        )
         if for_update:
             query = query.with_for_update()
         row = self._connection.execute(query).one_or_none()
@@ -239,9 +253,17 @@ class ApprovalRepository:
             .values({key: values[key] for key in changeable})
         )
 
-    def listed(self, status: ApprovalStatus | None, limit: int) -> list[Approval]:
-        """Return up to ``limit`` approvals (of one status, or all), oldest first."""
-        query = select(t.approvals).order_by(t.approvals.c.approval_id).limit(limit)
+    def listed(
+        self,
+        status: ApprovalStatus | None,
+        limit: int,
+        *,
+        owned_by: frozenset[str] | None = None,
+    ) -> list[Approval]:
+        """Return up to ``limit`` approvals in ``owned_by`` (one status or all), oldest first."""
+        query = _owned_by(
+            select(t.approvals).order_by(t.approvals.c.approval_id).limit(limit), owned_by
+        )
         if status is not None:
             query = query.where(t.approvals.c.status == status.value)
         return [_approval(row) for row in self._connection.execute(query)]
@@ -256,6 +278,19 @@ class ApprovalRepository:
             .with_for_update()
         )
         return [_approval(row) for row in self._connection.execute(query)]
+
+
+def _owned_by(query: Select[Any], owners: frozenset[str] | None) -> Select[Any]:
+    """Narrow an approvals query to accounts of ``owners`` (None: leave it whole).
+
+    A semi-join on the accounts' primary key: it locks no account row under FOR UPDATE.
+    """
+    if owners is None:
+        return query
+    if not owners:
+        return query.where(false())
+    owned = select(t.accounts.c.account_id).where(t.accounts.c.owner_id.in_(sorted(owners)))
+    return query.where(t.approvals.c.account_id.in_(owned))
 
 
 def _approval_values(approval: Approval) -> dict[str, Any]:

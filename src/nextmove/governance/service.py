@@ -164,17 +164,29 @@ def bootstrap_admin(*, store: Store, user_id: str, name: str, now: Clock) -> tup
 
 
 def add_user(
-    *, store: Store, actor: Actor, user_id: str, name: str, role: Role, now: Clock
+    *,
+    store: Store,
+    actor: Actor,
+    user_id: str,
+    name: str,
+    role: Role,
+    owner_id: str | None = None,
+    now: Clock,
 ) -> tuple[User, str]:
-    """Add a user with ``role``; return it and its token (shown once, stored hashed)."""
+    """Add a user with ``role``; return it and its token (shown once, stored hashed).
+
+    ``owner_id`` is the CRM owner the user works as; a rep without one sees no approvals.
+    It need not be imported yet (users are often set up before the first CRM export).
+    """
     require(actor, Permission.MANAGE_USERS)
+    owner = _owner_id(owner_id)
     at = now()
     with transaction(store) as connection:
         users = UserRepository(connection)
         users.lock()
         if users.get(user_id) is not None:
             raise GovernanceError(f"user {user_id} already exists")
-        user, token = _create_user(connection, actor.user_id, user_id, name, role, at)
+        user, token = _create_user(connection, actor.user_id, user_id, name, role, at, owner)
         _audit(connection, actor, "user.add", f"user:{user_id}", user, at)
     return user, token
 
@@ -186,6 +198,7 @@ def _create_user(
     name: str,
     role: Role,
     at: datetime,
+    owner_id: str | None = None,
 ) -> tuple[User, str]:
     if re.fullmatch(USER_ID_PATTERN, user_id) is None:
         raise GovernanceError(
@@ -201,10 +214,19 @@ def _create_user(
         active=True,
         created_at=at,
         created_by=created_by,
+        owner_id=owner_id,
     )
     token = tokens.generate_token()
     UserRepository(connection).add(user, tokens.hash_token(token))
     return user, token
+
+
+def _owner_id(owner_id: str | None) -> str | None:
+    if owner_id is None:
+        return None
+    if not owner_id.strip() or len(owner_id.strip()) > 128:
+        raise GovernanceError("a CRM owner id must be 1 to 128 characters, not blank")
+    return owner_id.strip()
 
 
 def deactivate_user(*, store: Store, actor: Actor, user_id: str, now: Clock) -> User:

@@ -59,7 +59,7 @@ def test_a_request_is_stored_pending_and_audited(
     approval = request(db, clock, rep)
     assert approval.approval_id > 0 and approval.status is ApprovalStatus.PENDING
     assert approval.requested_by == "rep" and approval.requested_at == clock()
-    assert queue.get_approval(store=db, actor=rep, approval_id=approval.approval_id) == approval
+    assert queue.get_approval(store=db, actor=admin, approval_id=approval.approval_id) == approval
     entry = service.audit_entries(store=db, actor=admin, limit=1)[0]
     assert (entry.action, entry.actor, entry.subject) == (
         "approval.request",
@@ -76,7 +76,7 @@ def test_an_approver_approves(
     done = queue.approve(store=db, actor=approver, approval_id=approval.approval_id, now=clock)
     assert done.status is ApprovalStatus.APPROVED and done.approvers == ("approver",)
     assert done.decided_by == "approver" and done.decided_at == clock()
-    assert queue.get_approval(store=db, actor=rep, approval_id=approval.approval_id) == done
+    assert queue.get_approval(store=db, actor=admin, approval_id=approval.approval_id) == done
     entry = service.audit_entries(store=db, actor=admin, limit=1)[0]
     assert entry.action == "approval.approve" and json.loads(entry.details)["status"] == "approved"
 
@@ -184,7 +184,7 @@ def test_an_expired_request_cannot_be_approved(
     assert queue.expire_due(store=db, now=clock) == []
     entry = service.audit_entries(store=db, actor=admin, action="approval.expire")[0]
     assert entry.actor == "system"
-    still = queue.get_approval(store=db, actor=rep, approval_id=keep.approval_id)
+    still = queue.get_approval(store=db, actor=admin, approval_id=keep.approval_id)
     assert still.status is ApprovalStatus.PENDING
 
 
@@ -193,22 +193,22 @@ def test_list_by_status_and_missing_ids(
 ) -> None:
     first, second = request(db, clock, rep), request(db, clock, rep)
     queue.approve(store=db, actor=approver, approval_id=first.approval_id, now=clock)
-    pending = queue.list_approvals(store=db, actor=rep, status=ApprovalStatus.PENDING)
+    pending = queue.list_approvals(store=db, actor=approver, status=ApprovalStatus.PENDING)
     assert [a.approval_id for a in pending] == [second.approval_id]
-    assert len(queue.list_approvals(store=db, actor=rep)) == 2
+    assert len(queue.list_approvals(store=db, actor=approver)) == 2
     with pytest.raises(NotFound):
-        queue.get_approval(store=db, actor=rep, approval_id=999)
+        queue.get_approval(store=db, actor=approver, approval_id=999)
     with pytest.raises(NotFound):
         queue.approve(store=db, actor=approver, approval_id=999, now=clock)
 
 
 @pytest.mark.parametrize("required, hours", [(3, 48), (0, 48), (1, -1)])
 def test_impossible_requests_are_refused(
-    db: SqlEngine, clock: Clock, rep: Actor, required: int, hours: int
+    db: SqlEngine, clock: Clock, rep: Actor, admin: Actor, required: int, hours: int
 ) -> None:
     with pytest.raises(GovernanceError):
         request(db, clock, rep, required=required, hours=hours)
-    assert queue.list_approvals(store=db, actor=rep) == []
+    assert queue.list_approvals(store=db, actor=admin) == []
 
 
 def test_a_malformed_request_is_refused_with_its_problems(
@@ -261,12 +261,12 @@ def test_a_request_joins_the_callers_transaction(
     with UnitOfWork(db) as uow:
         request(uow, clock, rep)  # type: ignore[arg-type]
         uow.rollback()
-    assert queue.list_approvals(store=db, actor=rep) == []
+    assert queue.list_approvals(store=db, actor=admin) == []
     assert service.audit_entries(store=db, actor=admin, action="approval.request") == []
     with UnitOfWork(db) as uow:
         request(uow, clock, rep)  # type: ignore[arg-type]
         uow.commit()
-    assert len(queue.list_approvals(store=db, actor=rep)) == 1
+    assert len(queue.list_approvals(store=db, actor=admin)) == 1
     assert service.verify_audit(store=db, actor=admin).ok
 
 
@@ -292,7 +292,7 @@ def test_concurrent_four_eyes_approvals_never_lose_one(
         thread.start()
     for thread in threads:
         thread.join()
-    done = queue.get_approval(store=db, actor=rep, approval_id=approval.approval_id)
+    done = queue.get_approval(store=db, actor=approver, approval_id=approval.approval_id)
     assert set(done.approvers) == set(succeeded)  # no approval counted and then lost
     if db.dialect.name == "postgresql":
         assert errors == []  # the row lock queues the second approver
