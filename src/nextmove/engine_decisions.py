@@ -86,11 +86,24 @@ class DecisionCalls:
         )
 
     def decisions(
-        self, *, run_id: int | None = None, account_id: str | None = None, limit: int | None = None
+        self,
+        *,
+        run_id: int | None = None,
+        account_id: str | None = None,
+        limit: int | None = None,
+        include_no_action: bool = False,
     ) -> pl.DataFrame:
-        """Return stored decisions, newest first, of a run and/or one account."""
+        """Return stored decisions, newest first, of a run and/or one account.
+
+        By default the decisions that ask for something; ``include_no_action`` reads the
+        runs' full logs, where every account's decision is, doing nothing included.
+        """
         self._authorise(Permission.VIEW)
         with UnitOfWork(self._database) as uow:
-            return DecisionRepository(uow.connection).decisions(
-                run_id=run_id, account_id=account_id, limit=limit
-            )
+            repository = DecisionRepository(uow.connection)
+            if not include_no_action:
+                return repository.decisions(run_id=run_id, account_id=account_id, limit=limit)
+            logged = repository.log(run_id) if run_id is not None else repository.logged()
+        if logged.height and account_id is not None:
+            logged = logged.filter(pl.col("account_id") == account_id)
+        return logged.head(limit) if limit is not None else logged

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import datetime
 from typing import Any
@@ -91,7 +92,10 @@ class DecisionRepository:
         )
 
     def add_decisions(self, decisions: pl.DataFrame) -> None:
-        """Append decisions (every stored column but ``decision_id``), numbered in order."""
+        """Append decisions (every stored column but ``decision_id``), numbered in order.
+
+        The service stores the ones that ask for something here, and every one in the log.
+        """
         if decisions.height == 0:
             return
         if self._connection.dialect.name == "postgresql":
@@ -154,19 +158,55 @@ class DecisionRepository:
         frame = _frame(self._connection, query, [table.c.account_id, table.c.action, table.c.as_of])
         return frame.rename({"as_of": "occurred_at"})
 
-    def logged(self, until: datetime) -> pl.DataFrame:
-        """Decisions made before ``until`` (for learning): account, action, product, as_of."""
-        table = t.decisions
-        columns = [
-            table.c.account_id,
-            table.c.action,
-            table.c.product_id,
-            table.c.as_of,
-            table.c.propensity,
-            table.c.holdout,
+    def save_log(self, run_id: int, decisions: pl.DataFrame) -> None:
+        """Store every decision of a run as one compressed Parquet file."""
+        buffer = io.BytesIO()
+        decisions.write_parquet(buffer, compression="zstd", compression_level=3)
+        self._connection.execute(
+            insert(t.decision_logs).values(
+                run_id=run_id, rows=decisions.height, content=buffer.getvalue()
+            )
+        )
+
+    def log(self, run_id: int) -> pl.DataFrame:
+        """Return every decision of a run (empty when the run has no log)."""
+        found = self._connection.execute(
+            select(t.decision_logs.c.content).where(t.decision_logs.c.run_id == run_id)
+        ).first()
+        if found is None:
+            return pl.DataFrame()
+        return _with_run(pl.read_parquet(io.BytesIO(found[0])), run_id)
+
+    def logged(self, *, until: datetime | None = None, newest: int | None = None) -> pl.DataFrame:
+        """Every logged decision of the runs made before ``until`` (or the ``newest`` runs),
+        with the run's ``run_id``, ``as_of``, ``playbook_version`` and ``model_version``."""
+        runs, logs = t.decision_runs, t.decision_logs
+        query = (
+            select(
+                runs.c.run_id,
+                runs.c.as_of,
+                runs.c.playbook_version,
+                runs.c.model_version,
+                logs.c.content,
+            )
+            .join(logs, logs.c.run_id == runs.c.run_id)
+            .order_by(runs.c.run_id.desc())
+        )
+        if until is not None:
+            query = query.where(runs.c.as_of < until)
+        if newest is not None:
+            query = query.limit(newest)
+        parts = [
+            _with_run(pl.read_parquet(io.BytesIO(content)), run_id).with_columns(
+                as_of=pl.lit(as_of, dtype=pl.Datetime("us", "UTC")),
+                playbook_version=pl.lit(playbook_version, dtype=pl.Int64),
+                model_version=pl.lit(model_version, dtype=pl.String),
+            )
+            for run_id, as_of, playbook_version, model_version, content in self._connection.execute(
+                query
+            )
         ]
-        query = select(*columns).where(table.c.as_of < until)
-        return _frame(self._connection, query, columns)
+        return pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame()
 
     def save_model(
         self,
@@ -208,6 +248,10 @@ class DecisionRepository:
             select(models.c.params).where(models.c.active.is_(True))
         ).first()
         return None if row is None else dict(json.loads(row[0]))
+
+
+def _with_run(frame: pl.DataFrame, run_id: int) -> pl.DataFrame:
+    return frame.with_columns(run_id=pl.lit(run_id, dtype=pl.Int64))
 
 
 def _frame(connection: Connection, query: Any, columns: Any) -> pl.DataFrame:

@@ -178,13 +178,14 @@ def _store(
             model_version=batch.model_version,
         )
         repository.add_decisions(
-            decisions.with_columns(
+            acting.with_columns(
                 run_id=pl.lit(run_id),
                 as_of=pl.lit(batch.as_of, dtype=pl.Datetime("us", "UTC")),
                 playbook_version=pl.lit(playbook_version),
                 model_version=pl.lit(batch.model_version),
             )
         )
+        repository.save_log(run_id, decisions)
         text = json.dumps(summary, default=str)
         repository.finish_run(
             run_id, finished_at=now, accounts=decisions.height, actions=acting.height, summary=text
@@ -227,7 +228,7 @@ def learn(
     """
     with UnitOfWork(engine) as uow:
         repository = DecisionRepository(uow.connection)
-        logged = repository.logged(as_of)
+        logged = repository.logged(until=as_of)
         sample = _training_sample(logged, seed)
         accounts = sample["account_id"].unique().to_list()
         touches = repository.touches(accounts or [""])
@@ -253,6 +254,15 @@ def learn(
 
 def _training_sample(logged: pl.DataFrame, seed: int) -> pl.DataFrame:
     """Every acting decision and a random sample of the others (they are many and alike)."""
+    if logged.height == 0:
+        return pl.DataFrame(
+            schema={
+                "account_id": pl.String,
+                "action": pl.String,
+                "product_id": pl.String,
+                "as_of": pl.Datetime("us", "UTC"),
+            }
+        )
     acting = logged.filter(pl.col("action") != "no_action")
     idle = logged.filter(pl.col("action") == "no_action")
     if idle.height > _MAX_CONTROL_ROWS:

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -24,6 +25,7 @@ from nextmove.store.types import UtcDateTime
 __all__ = [
     "accounts",
     "autonomy_demotions",
+    "decision_logs",
     "decision_runs",
     "decisions",
     "models",
@@ -351,8 +353,8 @@ decision_runs = Table(
     Column("summary", Text, nullable=False),
 )
 
-# Every decision, no_action included, with what later learning and evaluation need:
-# the probability it was chosen with, its score, and the versions it was made under.
+# The decisions that ask for something (no_action aside), one row each, for the queues,
+# execution and audit. Every decision of a run, no_action included, is in its log below.
 decisions = Table(
     "decisions",
     metadata,
@@ -374,6 +376,16 @@ decisions = Table(
     Column("reasons", Text, nullable=False),
     Column("playbook_version", Integer),
     Column("model_version", String(64), nullable=False),
+)
+
+# Every decision of a run as one compressed Parquet file: a million decisions land in
+# well under a second, and learning and measurement read them back column-wise.
+decision_logs = Table(
+    "decision_logs",
+    metadata,
+    Column("run_id", Integer, ForeignKey("decision_runs.run_id"), primary_key=True),
+    Column("rows", Integer, nullable=False),
+    Column("content", LargeBinary, nullable=False),
 )
 
 # Fitted response models, as plain numbers (JSON), so any later run can use them.

@@ -86,6 +86,18 @@ def upgrade() -> None:
     op.create_index(op.f("ix_decisions_account_id"), "decisions", ["account_id"], unique=False)
     op.create_index(op.f("ix_decisions_run_id"), "decisions", ["run_id"], unique=False)
     op.create_table(
+        "decision_logs",
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.Column("rows", sa.Integer(), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["run_id"],
+            ["decision_runs.run_id"],
+            name=op.f("fk_decision_logs_run_id_decision_runs"),
+        ),
+        sa.PrimaryKeyConstraint("run_id", name=op.f("pk_decision_logs")),
+    )
+    op.create_table(
         "models",
         sa.Column("model_version", sa.String(length=64), nullable=False),
         sa.Column("trained_at", UtcDateTime(), nullable=False),
@@ -100,6 +112,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("models")
+    op.drop_table("decision_logs")
     op.drop_index(op.f("ix_decisions_run_id"), table_name="decisions")
     op.drop_index(op.f("ix_decisions_account_id"), table_name="decisions")
     op.drop_table("decisions")
