@@ -4,15 +4,24 @@
 into an :class:`AccountContext` as it stood at ``as_of``. It is pure and vectorised: only
 records at or before ``as_of`` count, nothing reads the clock, and every value of a row
 depends on that account's records alone, so building the context of one account's rows
-gives exactly that account's row of the full build (the engine's real-time path).
+(:meth:`ContextInputs.for_accounts`) gives exactly that account's row of the full build:
+the engine's real-time path.
 
-Columns of :attr:`AccountContext.frame` (numbers are Float64, counts are 0 rather than null):
+Columns of :attr:`AccountContext.frame`, first the fields of ``default_context_schema``
+in its order and types (numbers are Float64; counts are 0, never null):
 
 ===========================================  ===========================================
 column                                       meaning (null)
 ===========================================  ===========================================
-the fields of ``default_context_schema``     as in :mod:`nextmove.playbook.context`
-``best_contact_id``                          the best contact (below) (no contacts)
+``account_id`` … ``annual_revenue``,         copied from the account
+``owner_id``
+``account_age_days``                         days since ``created_on`` (unknown)
+``products_held``                            distinct products held (of any id)
+``open_opportunities``                       opportunities open at as_of
+``days_since_last_touch``                    since the latest touch (never)
+``days_since_last_purchase``                 since the latest purchase (never), below
+``email_consent``, ``phone_consent``,        those of the best contact, below (no
+``do_not_contact``, ``best_contact_id``      contacts: unknown, unknown, false, null)
 ``holds__<p>``, ``open_opportunity__<p>``    per product of ``inputs.products``
 ``open_ticket_p1`` … ``open_ticket_p4``      an open state of any declared state signal
                                              whose opening event has value 1 … 4
@@ -47,9 +56,8 @@ Conventions:
 - *Best contact.* Among an account's contacts that are not do-not-contact, the one whose
   email consent is opted_in, else unknown, else opted_out; ties go to the smallest
   ``contact_id``. When every contact is do-not-contact, the same order picks among them
-  and ``do_not_contact`` is true. A null do-not-contact flag counts as set and a null
-  consent as unknown. An account without contacts has consents ``unknown``,
-  ``do_not_contact`` false and a null ``best_contact_id``.
+  and ``do_not_contact`` is true. A null do-not-contact flag counts as set, a null
+  consent as unknown, and a contact without an id is ignored.
 - *Contact caps.* ``touches__contact__…`` counts the touches of the best contact; a
   touch without a ``contact_id`` counts for every contact of the account.
 - *States* (``kind: state``; opened by ``type``, closed by ``closes_with``). Events with
@@ -102,78 +110,76 @@ TICKET_PRIORITIES: Final = (1, 2, 3, 4)
 
 _STRING, _NUMBER, _BOOL, _DATE = pl.String(), pl.Float64(), pl.Boolean(), pl.Date()
 _TIME = pl.Datetime("us", "UTC")
+_INT = pl.Int64()
+
+
+def _columns(text: str, typed: Mapping[str, pl.DataType] | None = None) -> dict[str, pl.DataType]:
+    """Columns named in ``text`` (strings unless ``typed`` says otherwise), in that order."""
+    return {name: (typed or {}).get(name, _STRING) for name in text.split()}
+
+
 INPUT_SCHEMAS: Final[Mapping[str, Mapping[str, pl.DataType]]] = {
-    "accounts": {
-        "account_id": _STRING,
-        "segment": _STRING,
-        "industry": _STRING,
-        "country": _STRING,
-        "region": _STRING,
-        "employees": _NUMBER,
-        "annual_revenue": _NUMBER,
-        "owner_id": _STRING,
-        "created_on": _DATE,
-    },
-    "contacts": {
-        "contact_id": _STRING,
-        "account_id": _STRING,
-        "email_consent": _STRING,
-        "phone_consent": _STRING,
-        "do_not_contact": _BOOL,
-    },
-    "products": {
-        "product_id": _STRING,
-        "list_price": _NUMBER,
-        "active": _BOOL,
-        "prerequisites": pl.List(_STRING),
-        "related": pl.List(_STRING),
-    },
-    "holdings": {"account_id": _STRING, "product_id": _STRING, "since": _DATE},
-    "opportunities": {
-        "opportunity_id": _STRING,
-        "account_id": _STRING,
-        "product_id": _STRING,
-        "stage": _STRING,
-        "created_on": _DATE,
-        "close_date": _DATE,
-    },
-    "signals": {
-        "event_id": _STRING,
-        "account_id": _STRING,
-        "signal_type": _STRING,
-        "product_id": _STRING,
-        "contact_id": _STRING,
-        "value": _NUMBER,
-        "occurred_at": _TIME,
-        "source": _STRING,
-        "ref": _STRING,
-    },
-    "outcomes": {
-        "outcome_id": _STRING,
-        "account_id": _STRING,
-        "outcome_type": _STRING,
-        "product_id": _STRING,
-        "contact_id": _STRING,
-        "value": _NUMBER,
-        "occurred_at": _TIME,
-    },
-    "touches": {
-        "account_id": _STRING,
-        "contact_id": _STRING,
-        "channel": _STRING,
-        "occurred_at": _TIME,
-    },
+    "accounts": _columns(
+        "account_id name domain industry segment country region employees annual_revenue "
+        "owner_id parent_account_id created_on",
+        {"employees": _INT, "annual_revenue": _NUMBER, "created_on": _DATE},
+    ),
+    "contacts": _columns(
+        "contact_id account_id first_name last_name email title country email_consent "
+        "phone_consent do_not_contact",
+        {"do_not_contact": _BOOL},
+    ),
+    "products": _columns(
+        "product_id name family list_price truth_owner last_reviewed active prerequisites related",
+        {
+            "list_price": _NUMBER,
+            "last_reviewed": _DATE,
+            "active": _BOOL,
+            "prerequisites": pl.List(_STRING),
+            "related": pl.List(_STRING),
+        },
+    ),
+    "holdings": _columns(
+        "account_id product_id since quantity annual_value",
+        {"since": _DATE, "quantity": _INT, "annual_value": _NUMBER},
+    ),
+    "opportunities": _columns(
+        "opportunity_id account_id product_id stage amount created_on close_date owner_id",
+        {"amount": _NUMBER, "created_on": _DATE, "close_date": _DATE},
+    ),
+    "signals": _columns(
+        "event_id account_id signal_type product_id contact_id value occurred_at source ref",
+        {"value": _NUMBER, "occurred_at": _TIME},
+    ),
+    "outcomes": _columns(
+        "outcome_id account_id outcome_type product_id contact_id opportunity_id value "
+        "occurred_at source",
+        {"value": _NUMBER, "occurred_at": _TIME},
+    ),
+    "touches": _columns("account_id contact_id channel occurred_at", {"occurred_at": _TIME}),
 }
-"""The columns :func:`build_context` reads from each input (others are ignored)."""
-_REQUIRED: Final[Mapping[str, tuple[str, ...]]] = {
-    "accounts": ("account_id",),
-    "contacts": ("contact_id", "account_id"),
-    "products": ("product_id",),
-    "holdings": ("account_id", "product_id"),
-    "opportunities": ("account_id", "stage"),
-    "signals": ("account_id", "signal_type", "occurred_at"),
-    "outcomes": ("account_id", "outcome_type", "occurred_at"),
-    "touches": ("account_id", "channel", "occurred_at"),
+"""Each input's columns and types, as in the store's tables (``touches``: the actions taken)."""
+_READ: Final[Mapping[str, str]] = {
+    "accounts": "account_id segment industry country region employees annual_revenue owner_id "
+    "created_on",
+    "contacts": "contact_id account_id email_consent phone_consent do_not_contact",
+    "products": "product_id",
+    "holdings": "account_id product_id since",
+    "opportunities": "account_id product_id stage created_on close_date",
+    "signals": "event_id account_id signal_type product_id value occurred_at ref",
+    "outcomes": "account_id outcome_type occurred_at",
+    "touches": "account_id contact_id channel occurred_at",
+}
+"""The columns the context reads from each input; it ignores the others."""
+_REQUIRED: Final[Mapping[str, str]] = {
+    "accounts": "account_id",
+    "contacts": "contact_id account_id",
+    "products": "product_id",
+    "holdings": "account_id product_id",
+    "opportunities": "account_id stage",
+    "signals": "account_id signal_type occurred_at",
+    "outcomes": "account_id outcome_type occurred_at",
+    "touches": "account_id channel occurred_at",
 }
 """Columns an input must have; missing optional ones are read as null."""
 
@@ -181,6 +187,7 @@ _DAY: Final = 86_400_000_000  # microseconds
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _NEVER: Final = np.iinfo(np.int64).min
 _FIXED_POINT: Final = 2.0**32
+_DENSE_KEYS: Final = 1 << 24  # (account, product) pairs counted densely, at 8 bytes each
 _HASH_SEED, _CHECK_SEED = 0x5EED, 0xC0FFEE
 _CLOSED_STAGES: Final = tuple(s.value for s in OpportunityStage if s.is_closed)
 
@@ -197,9 +204,10 @@ def _empty(kind: str) -> pl.DataFrame:
 class ContextInputs:
     """The stored records the context is built from; frames not given are empty.
 
-    Each frame has the columns of its store table (see :data:`INPUT_SCHEMAS` for those
-    read); ``touches`` are the actions already taken (account_id, contact_id or null,
-    channel email/phone/meeting, occurred_at). Times are UTC (naive ones are read as UTC).
+    Each frame has the columns of its store table (:data:`INPUT_SCHEMAS`; only some are
+    read and missing optional ones read as null); ``touches`` are the actions already
+    taken (account_id, contact_id or null, channel email/phone/meeting, occurred_at).
+    Times are UTC; naive ones are read as UTC.
     """
 
     accounts: pl.DataFrame = field(default_factory=lambda: _empty("accounts"))
@@ -323,7 +331,8 @@ class _AccountIndex:
         )
         joined = hashed.drop("account_id").join(self._keys.lazy(), on="_h", how="inner").collect()
         same = joined["_c"].to_numpy() == self._check[joined["_idx"].to_numpy()]
-        return joined.filter(pl.Series(same)).drop("_h", "_c")
+        located = joined if same.all() else joined.filter(pl.Series(same))
+        return located.drop("_h", "_c")
 
 
 @dataclass(frozen=True)
@@ -349,18 +358,19 @@ class _Products:
 
 
 def _code(column: pl.Expr, values: tuple[str, ...]) -> pl.Expr:
-    """Position of each string in sorted unique ``values`` (-1 for others and nulls)."""
+    """Position of each string in ``values`` (distinct; -1 for others and nulls)."""
     enum = column.cast(pl.Enum(values), strict=False)
     return enum.to_physical().cast(pl.Int64).fill_null(-1)
 
 
 def _conform(kind: str, frame: pl.DataFrame) -> pl.DataFrame:
     """Select and type the columns read from one input; missing optional ones are null."""
-    missing = [name for name in _REQUIRED[kind] if name not in frame.columns]
+    missing = [name for name in _REQUIRED[kind].split() if name not in frame.columns]
     if missing:
         raise ValueError(f"the {kind} frame lacks the column(s) {', '.join(missing)}")
     columns = []
-    for name, dtype in INPUT_SCHEMAS[kind].items():
+    for name in _READ[kind].split():
+        dtype = INPUT_SCHEMAS[kind][name]
         if name not in frame.columns:
             columns.append(pl.lit(None, dtype).alias(name))
             continue
@@ -384,15 +394,8 @@ def _accounts(frame: pl.DataFrame) -> pl.DataFrame:
     accounts = _conform("accounts", frame).filter(pl.col("account_id").is_not_null())
     if not accounts["account_id"].is_sorted():
         accounts = accounts.sort("account_id", maintain_order=True)
-    ids = accounts["account_id"]
-    return accounts.filter(pl.Series(_first_of_runs_mask(ids.ne_missing(ids.shift(1)))))
-
-
-def _first_of_runs_mask(differs: pl.Series) -> Bools:
-    mask = _mask(differs)
-    if len(mask):
-        mask[0] = True
-    return mask
+    account = pl.col("account_id")
+    return accounts.filter(account.ne_missing(account.shift(1)))  # repeats are adjacent
 
 
 # --- per-account aggregation: numpy over account row numbers ----------------------------
@@ -455,9 +458,17 @@ def _one_per_account(
     chosen = np.full(n, -1, dtype=np.int64)
     alone = np.bincount(idx, minlength=n)[idx] == 1
     chosen[idx[alone]] = rows[alone]
-    if not alone.all():
-        tied_rows = pl.Series("_row", rows[~alone])
-        tied = pl.DataFrame({"_idx": idx[~alone], "_row": tied_rows, by: frame[by][tied_rows]})
+    if alone.all():
+        return pl.Series(chosen).replace(-1, None)
+    idx, rows = idx[~alone], rows[~alone]
+    column = frame[by]
+    if column.null_count() == 0 and column.is_sorted():
+        # Stored records usually come sorted by id: then position decides alone.
+        some = np.bincount(idx, minlength=n) > 0
+        chosen[some] = (_latest(n, idx, rows) if last else _lowest(n, idx, rows))[some]
+    else:
+        tied_rows = pl.Series("_row", rows)
+        tied = pl.DataFrame({"_idx": idx, "_row": tied_rows, by: column[tied_rows]})
         order = pl.col("_row").sort_by(by, "_row", descending=last, nulls_last=not last)
         picked = tied.group_by("_idx").agg(order.first())
         chosen[_ints(picked["_idx"])] = _ints(picked["_row"])
@@ -505,7 +516,8 @@ def _best_contacts(index: _AccountIndex, contacts: pl.DataFrame) -> dict[str, pl
         .otherwise(1)
     )
     conformed, records = _records("contacts", contacts)
-    rows = index.locate(records.select("account_id", "_row", rank.alias("_rank")))
+    named = records.filter(pl.col("contact_id").is_not_null())
+    rows = index.locate(named.select("account_id", "_row", rank.alias("_rank")))
     idx, row, ranks = _ints(rows["_idx"]), _ints(rows["_row"]), _ints(rows["_rank"])
     best = ranks == _lowest(index.n, idx, ranks)[idx]
     chosen = _one_per_account(index.n, idx[best], row[best], conformed, "contact_id", last=False)
@@ -534,14 +546,17 @@ def _holdings(
         records.filter(product.is_not_null() & (since.is_null() | (since <= clock.today))).select(
             "account_id",
             products.code().alias("_code"),
-            product.hash(_HASH_SEED).alias("_product"),  # to count distinct products
+            product.hash(_HASH_SEED).alias("_product"),
+            product.hash(_CHECK_SEED).alias("_product_check"),
             since.to_physical().cast(pl.Int64).alias("_since"),
         )
     )
     idx, codes = _ints(rows["_idx"]), _ints(rows["_code"])
-    distinct = _ints(rows.unique(["_idx", "_product"])["_idx"])
-    columns = {"products_held": _number(_count(index.n, distinct))}
     flags = _flags_by_code(index.n, idx, codes, len(products.vocabulary))
+    # Distinct products: known ones by code, others (rare) by their two hashes.
+    others = rows.filter(pl.col("_code") < 0).unique(["_idx", "_product", "_product_check"])
+    held = sum((flag.astype(np.float64) for flag in flags), _count(index.n, _ints(others["_idx"])))
+    columns = {"products_held": _number(held)}
     holds = schema.functions["holds"]
     for product_id, code in products.in_catalog():
         columns[holds.column((product_id,))] = _flag(flags[code])
@@ -605,7 +620,7 @@ def _touches(
     clock: _Clock,
 ) -> tuple[dict[str, pl.Series], Ints]:
     """One touch count per cap, and each account's last touch."""
-    channels = tuple(sorted({"email", "phone", "meeting"} | {str(c) for c in Channel}))
+    channels = tuple(sorted(str(channel) for channel in Channel))
     contact = pl.col("contact_id")
     _, records = _records("touches", touches)
     rows = index.locate(
@@ -656,9 +671,9 @@ def _quiet_columns(
 class _Events:
     """Signal events of known accounts at or before as_of, as numpy arrays.
 
-    ``types`` index ``type_names``, ``products`` index the products' vocabulary (-1: none),
-    ``rows`` are positions in ``conformed``, the signals frame (for ref and event_id);
-    ``by_type`` lists the events type by type, from ``starts[type]`` to ``starts[type + 1]``.
+    ``product_codes`` index the products' vocabulary (-1: none); ``rows`` are positions in
+    ``conformed``, the signals frame (for ref and event_id); ``by_type`` lists the events
+    type by type: those of ``type_names[k]`` from ``starts[k]`` to ``starts[k + 1]``.
     """
 
     conformed: pl.DataFrame
@@ -673,7 +688,7 @@ class _Events:
     starts: Ints
 
     def of_type(self, signal_type: str, product: str | None = None) -> Ints:
-        """The events of ``signal_type`` (and, if given, about ``product``), in row order."""
+        """Positions of the events of ``signal_type`` (and, if given, about ``product``)."""
         code = self.type_names.index(signal_type)
         at = self.by_type[self.starts[code] : self.starts[code + 1]]
         if product is not None:
@@ -739,7 +754,7 @@ def _signals(
         if declared.kind is SignalKind.COUNT:
             columns |= _count_columns(index.n, reads, declared, events, opens, windows[name], clock)
             rank = sorted(windows).index(name)  # product interest sorts by signal name
-            interest.append(_interest(index, (name, rank), declared, events, opens, clock))
+            interest.append(_interest(index.n, rank, declared, events, opens, clock))
         elif declared.kind is SignalKind.GAUGE:
             columns |= _gauge_columns(index.n, reads, events, opens, clock)
         else:
@@ -748,7 +763,7 @@ def _signals(
             open_states.append(states)
             columns |= _state_columns(index.n, reads, states, clock)
     columns |= _ticket_columns(index.n, open_states, schema)
-    return columns, _sorted_interest(interest)
+    return columns, _sorted_interest(index, products, sorted(windows), interest)
 
 
 def _windows(playbook: Playbook, schema: ContextSchema) -> dict[str, tuple[int, ...]]:
@@ -800,50 +815,64 @@ def _count_columns(
 
 
 def _interest(
-    index: _AccountIndex,
-    signal: tuple[str, int],
-    declared: SignalDeclaration,
-    events: _Events,
-    at: Ints,
-    clock: _Clock,
+    n: int, rank: int, declared: SignalDeclaration, events: _Events, at: Ints, clock: _Clock
 ) -> pl.DataFrame:
     """Per (account, catalog product) named by the events: decayed score, events in 30 days.
 
-    ``signal`` is the signal's name and its rank among the count signals' names.
+    Rows are keyed ``_key`` (account row × vocabulary size + product code), in key order,
+    and ``_signal``, the signal's ``rank`` among the count signals' names.
     """
-    name, rank = signal
-    vocabulary = events.products.vocabulary
-    size = max(len(vocabulary), 1)
+    size = max(len(events.products.vocabulary), 1)
     in_catalog = np.zeros(size + 1, dtype=bool)  # the last entry stands for code -1
     in_catalog[[code for _, code in events.products.in_catalog()]] = True
     keep = at[in_catalog[events.product_codes[at]]]
-    keys = events.idx[keep] * size + events.product_codes[keep]
-    keys, position = np.unique(keys, return_inverse=True)
-    times = events.times[keep]
-    score = _decayed(len(keys), position, times, clock.now, declared.half_life_days)
-    recent = _count(len(keys), position, times > clock.after(30))
-    positive = (score > 0) | (recent > 0)
-    keys = keys[positive]
+    keys, times = events.idx[keep] * size + events.product_codes[keep], events.times[keep]
+    if n * size <= _DENSE_KEYS:  # count into every possible key: faster than sorting keys
+        score = _decayed(n * size, keys, times, clock.now, declared.half_life_days)
+        recent = _count(n * size, keys, times > clock.after(30))
+        keys = np.flatnonzero((score > 0) | (recent > 0))
+        score, recent = score[keys], recent[keys]
+    else:
+        keys, position = np.unique(keys, return_inverse=True)
+        score = _decayed(len(keys), position, times, clock.now, declared.half_life_days)
+        recent = _count(len(keys), position, times > clock.after(30))
+        positive = (score > 0) | (recent > 0)
+        keys, score, recent = keys[positive], score[positive], recent[positive]
     return pl.DataFrame(
         {
-            "_key": keys,
-            "account_id": index.ids.gather(keys // size),
-            "product_id": pl.Series(vocabulary, dtype=pl.String).gather(keys % size),
-            "signal": pl.Series([name] * len(keys), dtype=pl.String),
+            "_key": keys.astype(np.int64),
             "_signal": np.full(len(keys), rank, dtype=np.int64),
-            "score": score[positive],
-            "count_30d": recent[positive],
+            "score": score,
+            "count_30d": recent,
         }
     )
 
 
-def _sorted_interest(parts: list[pl.DataFrame]) -> pl.DataFrame:
-    if not parts:
-        names = ("account_id", "product_id", "signal", "score", "count_30d")
-        types = (_STRING, _STRING, _STRING, _NUMBER, _NUMBER)
-        return pl.DataFrame(schema=dict(zip(names, types, strict=True)))
-    # Keys sort as (account_id, product_id): the accounts and the vocabulary are sorted.
-    return pl.concat(parts).sort("_key", "_signal").drop("_key", "_signal")
+def _sorted_interest(
+    index: _AccountIndex, products: _Products, names: list[str], parts: list[pl.DataFrame]
+) -> pl.DataFrame:
+    """The product interest of every count signal, sorted by account, product and signal.
+
+    Keys sort as (account_id, product_id), since the accounts and the vocabulary are
+    sorted, and ``names`` are the signals in name order; the strings come last.
+    """
+    size = max(len(products.vocabulary), 1)
+    columns = ("_key", "_signal", "score", "count_30d")
+    types = (pl.Int64(), pl.Int64(), _NUMBER, _NUMBER)
+    empty = pl.DataFrame(schema=dict(zip(columns, types, strict=True)))
+    numbers = pl.concat(parts) if parts else empty
+    order = np.lexsort((numbers["_signal"].to_numpy(), numbers["_key"].to_numpy()))
+    numbers = numbers[order]
+    keys = _ints(numbers["_key"])
+    return pl.DataFrame(
+        {
+            "account_id": index.ids.gather(keys // size),
+            "product_id": pl.Series(products.vocabulary, dtype=pl.String).gather(keys % size),
+            "signal": pl.Series(names, dtype=pl.String).gather(numbers["_signal"]),
+            "score": numbers["score"].cast(pl.Float64),
+            "count_30d": numbers["count_30d"].cast(pl.Float64),
+        }
+    )
 
 
 def _gauge_columns(
