@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -25,7 +25,7 @@ from nextmove.cli.console import (
     print_summary,
     write_quarantine_csv,
 )
-from nextmove.cli.decisions import decide_command, decisions_command, learn_command
+from nextmove.cli.decisions import decide_command, decisions_command, learn_command, print_run
 from nextmove.cli.governance import (
     approvals_app,
     audit_app,
@@ -323,15 +323,23 @@ def demo_command(
             print_summary(summary)
         report = engine.readiness(as_of=as_of)
         applied = _apply_demo_playbook(engine, playbook)
+        run = (
+            engine.decide(as_of=datetime.combine(as_of, time(23, 59), tzinfo=UTC))
+            if (engine.playbook() is not None)
+            else None
+        )
     console.rule(f"foundation readiness as of {as_of}")
     _emit_report(report, ReportFormat.TABLE, None)
     console.rule("playbook")
     console.print(applied)
+    if run is not None:
+        console.rule("decisions")
+        print_run(run)
     html = workdir / "readiness.html"
     html.write_text(render_html(report), encoding="utf-8")
     console.print(
         f"\nFull report: {html}  ·  rejected rows: `nextmove quarantine`  ·  "
-        "duplicates: `nextmove duplicates`"
+        "duplicates: `nextmove duplicates`  ·  decisions: `nextmove decisions`"
     )
 
 

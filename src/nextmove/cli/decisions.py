@@ -16,7 +16,7 @@ from nextmove.cli.console import console
 from nextmove.cli.session import DatabaseOption, open_engine
 from nextmove.decisions.service import DecisionRun
 
-__all__ = ["decide_command", "decisions_command", "learn_command"]
+__all__ = ["decide_command", "decisions_command", "learn_command", "print_run"]
 
 AsOfOption = Annotated[
     str | None,
@@ -53,10 +53,10 @@ def decide_command(
     moment = _as_of(as_of)
     with open_engine(database_url) as engine:
         run = engine.decide_for(account, as_of=moment) if account else engine.decide(as_of=moment)
-    _print_run(run)
+    print_run(run)
 
 
-def _print_run(run: DecisionRun) -> None:
+def print_run(run: DecisionRun) -> None:
     decisions = run.decisions
     console.print(
         f"decision run {run.run_id} ({run.mode}) as of {run.as_of:%Y-%m-%d %H:%M} UTC · "

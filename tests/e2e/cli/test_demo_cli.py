@@ -39,9 +39,13 @@ def test_demo_imports_the_synthetic_company_and_reports(tmp_path: Path) -> None:
     assert "applied as version 1" in " ".join(out.split())
     html = (tmp_path / "demo" / "readiness.html").read_text(encoding="utf-8")
     assert "<html" in html and "Cross-sell" in html
+    # …and decides every account's next move under the example playbook.
+    assert "decision run 1 (batch)" in out and "600 accounts decided" in out
+    assert "no_action" in out
 
     again = _demo(tmp_path)
     assert again.returncode == 0, again.stderr
     # The same company imported twice changes nothing, and the playbook is already active.
     assert "imported 600: 0 new, 0 changed, 600 unchanged" in again.stdout
     assert "already active as version 1" in " ".join(again.stdout.split())
+    assert "decision run 2 (batch)" in again.stdout
