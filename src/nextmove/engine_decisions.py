@@ -6,10 +6,11 @@ switches engaged and the autonomy demotions holding at the moment of the call.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 import polars as pl
+from pydantic import JsonValue
 from sqlalchemy import Engine as SqlEngine
 
 from nextmove.decisions import service
@@ -19,8 +20,9 @@ from nextmove.domain import Outcome
 from nextmove.errors import GovernanceError
 from nextmove.foundation.model import ImportSummary
 from nextmove.foundation.service import import_records
+from nextmove.governance.autonomy import AutonomyDemotion
 from nextmove.governance.model import Actor, KillSwitch, Permission
-from nextmove.playbook.model import AutonomyLevel, Playbook
+from nextmove.playbook.model import AutonomyLevel, DemotionTrigger, Playbook
 from nextmove.store import UnitOfWork
 
 __all__ = ["DecisionCalls"]
@@ -44,6 +46,15 @@ class DecisionCalls:
     def _required_playbook(self) -> tuple[Playbook, int]:  # provided by AutonomyCalls
         raise NotImplementedError
 
+    def _demote_as_system(
+        self,
+        trigger: DemotionTrigger,
+        *,
+        reason: str,
+        evidence: Mapping[str, JsonValue] | None = None,
+    ) -> list[AutonomyDemotion]:  # provided by AutonomyCalls
+        raise NotImplementedError
+
     def decide(self, *, as_of: datetime) -> DecisionRun:
         """Decide every account's next move as of ``as_of`` and store the decisions."""
         return self._decide(as_of, None)
@@ -57,7 +68,7 @@ class DecisionCalls:
         if as_of.tzinfo is None:
             raise GovernanceError(f"as_of must carry a time zone, got {as_of}")
         playbook, version = self._required_playbook()
-        return service.decide(
+        run = service.decide(
             engine=self._database,
             actor=actor,
             playbook=playbook,
@@ -68,6 +79,18 @@ class DecisionCalls:
             now=self._clock(),
             account_ids=account_ids,
         )
+        if run.batch.breaches:
+            # The last guardrail pass refused moves the engine had chosen: they were dropped,
+            # and until a person looks, autonomous actions wait for approval.
+            self._demote_as_system(
+                DemotionTrigger.GUARDRAIL_BREACH,
+                reason=(
+                    f"decision run {run.run_id}: the final guardrail pass refused "
+                    f"{run.batch.breaches} chosen move(s)"
+                ),
+                evidence={"run_id": run.run_id, "refused": run.batch.breaches},
+            )
+        return run
 
     def record_outcomes(self, outcomes: Iterable[Outcome]) -> list[ImportSummary]:
         """Land outcomes (purchases, replies, unsubscribes, …) for learning and measurement."""

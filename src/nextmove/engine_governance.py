@@ -13,6 +13,7 @@ from pydantic import JsonValue
 from sqlalchemy import Engine as SqlEngine
 
 from nextmove.governance import queue_service, service
+from nextmove.governance.autonomy import required_approvers as required_approvers_for
 from nextmove.governance.model import (
     Actor,
     Approval,
@@ -27,6 +28,8 @@ from nextmove.governance.model import (
     Role,
     User,
 )
+from nextmove.playbook import service as playbook_service
+from nextmove.playbook.loader import load_playbook
 
 __all__ = ["GovernanceCalls"]
 
@@ -129,10 +132,17 @@ class GovernanceCalls:
         expires_at: datetime,
         product_id: str | None = None,
         value: float | None = None,
-        required_approvers: int = 1,
+        required_approvers: int | None = None,
         playbook_version: int | None = None,
     ) -> Approval:
-        """Put a proposed action in the approvals queue; two approvers for four-eyes."""
+        """Put a proposed action in the approvals queue; two approvers for four-eyes.
+
+        Without ``required_approvers`` the active playbook decides: two when ``value`` is
+        above the action's ``four_eyes_above`` (or the section's), else one.
+        """
+        if required_approvers is None:
+            required_approvers, active_version = self._four_eyes(action, value)
+            playbook_version = playbook_version or active_version
         return queue_service.request_approval(
             store=self._database,
             actor=self.identity(),
@@ -146,6 +156,13 @@ class GovernanceCalls:
             playbook_version=playbook_version,
             now=self._clock,
         )
+
+    def _four_eyes(self, action: str, value: float | None) -> tuple[int, int | None]:
+        active = playbook_service.active(engine=self._database)
+        if active is None:
+            return 1, None
+        playbook = load_playbook(active.content).playbook
+        return required_approvers_for(playbook, action, value), active.version
 
     def approve(self, approval_id: int) -> Approval:
         """Approve a pending action (never one you requested)."""

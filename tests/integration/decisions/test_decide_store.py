@@ -118,3 +118,25 @@ def test_decide_for_one_account_and_learning(decider: Engine) -> None:
     assert learned.learned and learned.rows > 0
     after = decider.decide(as_of=AS_OF + timedelta(days=2))
     assert after.model_version == learned.model_version
+
+
+def test_a_refused_move_demotes_autonomy_until_someone_looks(
+    decider: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from nextmove.decisions import service
+
+    real = service.decide_accounts
+
+    def refusing(*args: object, **kwargs: object) -> object:
+        return replace(real(*args, **kwargs), breaches=2)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(service, "decide_accounts", refusing)
+    run = decider.decide(as_of=AS_OF)
+    (demotion,) = decider.autonomy_demotions()
+    assert demotion.action == "digital_program" and demotion.demoted_by == "system"
+    assert f"decision run {run.run_id}" in demotion.reason
+    monkeypatch.setattr(service, "decide_accounts", real)
+    after = decider.decide(as_of=AS_OF + timedelta(days=1)).decisions
+    assert "auto" not in set(after.filter(pl.col("action") != "no_action")["autonomy"])
