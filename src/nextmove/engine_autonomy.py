@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
 
 from pydantic import JsonValue
 from sqlalchemy import Engine as SqlEngine
@@ -107,4 +108,10 @@ class AutonomyCalls:
             raise GovernanceError(
                 "no playbook is active; apply one first (nextmove playbook apply FILE -m why)"
             )
-        return load_playbook(active.content).playbook, active.version
+        return _parsed(active.content_hash, active.content), active.version
+
+
+@lru_cache(maxsize=8)
+def _parsed(content_hash: str, content: str) -> Playbook:
+    """A stored playbook's rules; parsing (with source positions) is slow, contents are not."""
+    return load_playbook(content).playbook
