@@ -33,15 +33,15 @@ import polars as pl
 
 from nextmove.decisions.candidates import catalog_of
 from nextmove.decisions.context import ContextInputs, build_context
-from nextmove.decisions.pipeline import decide_accounts
-from nextmove.decisions.repository import DecisionRepository
+from nextmove.decisions.pipeline import DecisionBatch, decide_accounts
+from nextmove.decisions.service import store_batch
+from nextmove.governance.model import Actor, Role
 from nextmove.learning.features import feature_names
 from nextmove.learning.response import prior_model
 from nextmove.playbook.loader import load_playbook
 from nextmove.playbook.policy import guardrail_policy
 from nextmove.playbook.semantics import KnownCatalog, context_schema_for
 from nextmove.sim import SimConfig, generate
-from nextmove.store import UnitOfWork
 from nextmove.store.database import create_database_engine
 from nextmove.store.migrate import upgrade
 
@@ -67,7 +67,7 @@ def main() -> None:
     load = os.getloadavg()[0]
     command = [sys.executable, __file__, "--worker", str(folder), "--runs", str(args.runs)]
     command += ["--sample", str(args.sample)]
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     _report(result, args, load)
 
@@ -96,28 +96,31 @@ def _work(folder: Path, runs: int, sample: int) -> dict[str, Any]:
     actions = tuple(name for name in playbook.actions if name != "no_action")
     model = prior_model(playbook, feature_names(playbook), catalog.product_ids, actions)
     rss_loaded = _rss_mb()
+    print(f"loaded, RSS {rss_loaded:,.0f} MB", file=sys.stderr, flush=True)
     stages: dict[str, list[float]] = {"context": [], "decide": [], "store": [], "total": []}
     decisions = pl.DataFrame()
-    candidates = 0
     for _ in range(runs):
         started = time.perf_counter()
         context = build_context(inputs, playbook, AS_OF)
         built = time.perf_counter()
         batch = decide_accounts(context, playbook, policy, catalog, model)
         decided = time.perf_counter()
-        _store(batch.decisions, model.version)
-        stored = time.perf_counter()
+        stored = decided + _store(batch)
         stages["context"].append(built - started)
         stages["decide"].append(decided - built)
         stages["store"].append(stored - decided)
         stages["total"].append(stored - started)
+        print(
+            f"run: context {built - started:.2f} s, decide {decided - built:.2f} s, "
+            f"store {stored - decided:.2f} s, RSS {_rss_mb():,.0f} MB",
+            file=sys.stderr,
+            flush=True,
+        )
         decisions = batch.decisions
-        candidates = int(batch.summary.get("candidates", 0))  # type: ignore[call-overload]
     per_account = _naive(inputs, frames, playbook, policy, catalog, model, sample)
     return {
         "accounts": decisions.height,
         "acting": decisions.filter(pl.col("action") != "no_action").height,
-        "candidates": candidates,
         "signals": frames["signals"].height,
         "stages": {name: statistics.median(times) for name, times in stages.items()},
         "totals": stages["total"],
@@ -127,29 +130,15 @@ def _work(folder: Path, runs: int, sample: int) -> dict[str, Any]:
     }
 
 
-def _store(decisions: pl.DataFrame, model_version: str) -> None:
+def _store(batch: DecisionBatch) -> float:
+    """Store the run as the engine does: its log, its acting decisions, its audit entry."""
     with tempfile.TemporaryDirectory() as folder:
         engine = create_database_engine(f"sqlite:///{folder}/bench.db")
         upgrade(engine)
-        with UnitOfWork(engine) as uow:
-            repository = DecisionRepository(uow.connection)
-            run_id = repository.start_run(
-                mode="batch",
-                as_of=AS_OF,
-                started_at=AS_OF,
-                playbook_version=1,
-                model_version=model_version,
-            )
-            repository.add_decisions(
-                decisions.with_columns(
-                    run_id=pl.lit(run_id),
-                    as_of=pl.lit(AS_OF, dtype=pl.Datetime("us", "UTC")),
-                    playbook_version=pl.lit(1),
-                    model_version=pl.lit(model_version),
-                )
-            )
-            uow.commit()
+        started = time.perf_counter()
+        store_batch(engine, Actor(user_id="bench", role=Role.ADMIN), batch, "batch", 1, AS_OF)
         engine.dispose()
+        return time.perf_counter() - started
 
 
 def _naive(
@@ -164,7 +153,9 @@ def _naive(
     """Seconds per account when the same logic runs one account at a time."""
     ids = frames["accounts"]["account_id"].sample(min(sample, frames["accounts"].height), seed=1)
     by_account = {
-        kind: frame.partition_by("account_id", as_dict=True)
+        kind: frame.filter(pl.col("account_id").is_in(ids.implode())).partition_by(
+            "account_id", as_dict=True
+        )
         for kind, frame in frames.items()
         if "account_id" in frame.columns and kind != "accounts"
     }

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from pathlib import Path
@@ -34,6 +32,7 @@ from nextmove.cli.governance import (
     users_app,
 )
 from nextmove.cli.playbook import app as playbook_app
+from nextmove.cli.session import DatabaseOption, open_engine
 from nextmove.config import Settings
 from nextmove.domain import RECORD_TYPES
 from nextmove.engine import Engine
@@ -67,32 +66,10 @@ app.command("decisions")(decisions_command)
 app.command("learn")(learn_command)
 
 
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        "-d",
-        help="SQLAlchemy URL (default: NEXTMOVE_DATABASE_URL or sqlite:///nextmove.db)",
-        show_default=False,
-    ),
-]
-
-
-@contextmanager
-def _engine(database_url: str | None, *, auto_migrate: bool | None = None) -> Iterator[Engine]:
-    settings = Settings()
-    if database_url:
-        settings = settings.model_copy(update={"database_url": database_url})
-    if auto_migrate is not None:
-        settings = settings.model_copy(update={"auto_migrate": auto_migrate})
-    with Engine.open(settings=settings) as engine:
-        yield engine
-
-
 @db_app.command("upgrade")
 def db_upgrade(database_url: DatabaseOption = None) -> None:
     """Create or migrate the schema to the newest revision."""
-    with _engine(database_url, auto_migrate=False) as engine:
+    with open_engine(database_url, auto_migrate=False) as engine:
         revision = engine.upgrade_schema()
         console.print(f"schema at revision {revision} ({engine.settings.database_url})")
 
@@ -100,7 +77,7 @@ def db_upgrade(database_url: DatabaseOption = None) -> None:
 @db_app.command("current")
 def db_current(database_url: DatabaseOption = None) -> None:
     """Show the schema revision of the database and the newest one known."""
-    with _engine(database_url, auto_migrate=False) as engine:
+    with open_engine(database_url, auto_migrate=False) as engine:
         current, head = engine.schema_revision()
         console.print(f"current: {current or 'empty database'}; newest: {head}")
 
@@ -123,7 +100,7 @@ def import_command(
     database_url: DatabaseOption = None,
 ) -> None:
     """Import one file; bad rows go to quarantine, the rest land."""
-    with _engine(database_url) as engine, import_progress(f"{kind} ← {file.name}") as bar:
+    with open_engine(database_url) as engine, import_progress(f"{kind} ← {file.name}") as bar:
         summary = engine.import_file(
             kind,
             file,
@@ -142,7 +119,7 @@ def import_folder_command(
     database_url: DatabaseOption = None,
 ) -> None:
     """Import every file listed in a folder's manifest.yaml, in order."""
-    with _engine(database_url) as engine, folder_progress() as bars:
+    with open_engine(database_url) as engine, folder_progress() as bars:
         summaries = engine.import_folder(folder, progress=bars)
     for summary in summaries:
         print_summary(summary)
@@ -154,7 +131,7 @@ def imports_command(
     database_url: DatabaseOption = None,
 ) -> None:
     """List the latest imports with their counts."""
-    with _engine(database_url) as engine:
+    with open_engine(database_url) as engine:
         print_runs(engine.imports(limit))
 
 
@@ -168,7 +145,7 @@ def quarantine_command(
     database_url: DatabaseOption = None,
 ) -> None:
     """Show rejected values: file, row, field, value and reason."""
-    with _engine(database_url) as engine:
+    with open_engine(database_url) as engine:
         entries = engine.quarantined(run_id=run, limit=None if output else limit)
     if output is not None:
         write_quarantine_csv(entries, output)
@@ -228,7 +205,7 @@ def foundation_command(
     database_url: DatabaseOption = None,
 ) -> None:
     """Print the foundation readiness report: is the data good enough to decide on?"""
-    with _engine(database_url) as engine:
+    with open_engine(database_url) as engine:
         report = engine.readiness(
             as_of=_as_of(as_of),
             stale_after_days=stale_days,
@@ -264,7 +241,7 @@ def duplicates_command(
     database_url: DatabaseOption = None,
 ) -> None:
     """List probable duplicate accounts with a confidence; nothing is merged."""
-    with _engine(database_url) as engine:
+    with open_engine(database_url) as engine:
         pairs = engine.duplicates()
     print_duplicates(pairs, limit)
 
@@ -315,7 +292,7 @@ def demo_command(
         workdir / "company", accounts=accounts, seed=seed, file_format=FileFormat.CSV
     )
     as_of = date.fromisoformat(str(yaml.safe_load(manifest.read_text(encoding="utf-8"))["as_of"]))
-    with _engine(database_url) as engine:
+    with open_engine(database_url) as engine:
         console.rule(f"importing {manifest.parent} into {engine.settings.database_url}")
         with folder_progress() as bars:
             summaries = engine.import_folder(manifest.parent, progress=bars)

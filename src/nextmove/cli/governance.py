@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Annotated, NoReturn
 
@@ -22,8 +20,7 @@ from rich.table import Table
 
 from nextmove.bootstrap import system_clock
 from nextmove.cli.console import console, error_console
-from nextmove.config import Settings
-from nextmove.engine import Engine
+from nextmove.cli.session import DatabaseOption, open_engine
 from nextmove.governance.model import (
     Approval,
     ApprovalStatus,
@@ -45,27 +42,6 @@ kill_app = typer.Typer(
 )
 approvals_app = typer.Typer(help="Proposed actions waiting for people.", no_args_is_help=True)
 exceptions_app = typer.Typer(help="What the system will not decide alone.", no_args_is_help=True)
-
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        "-d",
-        help="SQLAlchemy URL (default: NEXTMOVE_DATABASE_URL or sqlite:///nextmove.db)",
-        show_default=False,
-    ),
-]
-
-
-@contextmanager
-def _engine(database_url: str | None) -> Iterator[Engine]:
-    """The Engine, acting as the configured identity (NEXTMOVE_USER + NEXTMOVE_TOKEN)."""
-    settings = Settings()
-    if database_url:
-        settings = settings.model_copy(update={"database_url": database_url})
-    # The clock is looked up here, at call time, so tests can move it.
-    with Engine.open(settings=settings, clock=system_clock) as engine:
-        yield engine
 
 
 def _when(moment: datetime | None) -> str:
@@ -123,7 +99,7 @@ def users_bootstrap(
     database_url: DatabaseOption = None,
 ) -> None:
     """Create the first admin of an empty installation and print its token once."""
-    with _engine(database_url) as engine:
+    with open_engine(database_url) as engine:
         user, token = engine.bootstrap_admin(user_id, name)
     console.print(f"created admin {escape(user.user_id)} ({escape(user.name)})")
     _print_token(user.user_id, token)
@@ -145,7 +121,7 @@ def users_add(
     database_url: DatabaseOption = None,
 ) -> None:
     """Add a user with a role (and the CRM owner it works as) and print its token once."""
-    with _engine(database_url) as engine:
+    with open_engine(database_url) as engine:
         user, token = engine.add_user(user_id, name, role, owner_id=owner)
     works_as = f", working as CRM owner {escape(user.owner_id)}" if user.owner_id else ""
     console.print(f"added {escape(user.user_id)} ({escape(user.name)}) as {user.role}{works_as}")
@@ -155,7 +131,7 @@ def users_add(
 @users_app.command("list")
 def users_list(database_url: DatabaseOption = None) -> None:
     """List users with their roles (never their tokens)."""
-    with _engine(database_url) as engine:
+    with open_engine(database_url) as engine:
         users = engine.users()
     _print_users(users)
 
@@ -183,7 +159,7 @@ def users_deactivate(
     database_url: DatabaseOption = None,
 ) -> None:
     """Deactivate a user; its token stops working at once."""
-    with _engine(database_url) as engine:
+    with open_engine(database_url) as engine:
         engine.deactivate_user(user_id)
     console.print(f"deactivated {escape(user_id)}")
 
@@ -196,7 +172,7 @@ def users_rotate_token(
     database_url: DatabaseOption = None,
 ) -> None:
     """Replace a token (your own, or another user's as an admin) and print the new one once."""
-    with _engine(database_url) as engine:
+    with open_engine(database_url) as engine:
         token = engine.rotate_token(user_id)
         whose = user_id or engine.identity().user_id
     _print_token(whose, token)
@@ -214,7 +190,7 @@ def audit_list(
     database_url: DatabaseOption = None,
 ) -> None:
     """Show the newest audit entries: who did what, when, under which playbook version."""
-    with _engine(database_url) as engine:
+    with open_engine(database_url) as engine:
         entries = engine.audit_entries(limit=limit, action=action)
     _print_audit(entries)
 
@@ -239,7 +215,7 @@ def _print_audit(entries: list[AuditEntry]) -> None:
 @audit_app.command("verify")
 def audit_verify(database_url: DatabaseOption = None) -> None:
     """Check the audit hash chain; exit 1 naming the first broken entry."""
-    with _engine(database_url) as engine:
+    with open_engine(database_url) as engine:
         result = engine.verify_audit()
     if not result.ok:
         error_console.print(
@@ -268,7 +244,7 @@ def kill_engage(
     database_url: DatabaseOption = None,
 ) -> None:
     """Stop everything, one motion or one action from the next decision on."""
-    with _engine(database_url) as engine:
+    with open_engine(database_url) as engine:
         switch = engine.engage_kill_switch(scope, target, reason=reason)
     console.print(f"kill switch engaged on {_kill_label(switch.scope, switch.target)}")
 
@@ -281,7 +257,7 @@ def kill_release(
     database_url: DatabaseOption = None,
 ) -> None:
     """Release an engaged kill switch."""
-    with _engine(database_url) as engine:
+    with open_engine(database_url) as engine:
         switch = engine.release_kill_switch(scope, target, reason=reason)
     console.print(f"kill switch released on {_kill_label(switch.scope, switch.target)}")
 
@@ -289,7 +265,7 @@ def kill_release(
 @kill_app.command("list")
 def kill_list(database_url: DatabaseOption = None) -> None:
     """List engaged kill switches."""
-    with _engine(database_url) as engine:
+    with open_engine(database_url) as engine:
         switches = engine.kill_switches()
     if not switches:
         console.print("no kill switch is engaged")
@@ -323,7 +299,7 @@ def approvals_list(
     database_url: DatabaseOption = None,
 ) -> None:
     """List approval requests (pending ones by default), oldest first."""
-    with _engine(database_url) as engine:
+    with open_engine(database_url) as engine:
         approvals = engine.approvals(None if show_all else status, limit)
     if not approvals:
         console.print("no approvals" + ("" if show_all else f" {status}"))
@@ -385,7 +361,7 @@ def approvals_request(
         expires_at = system_clock() + timedelta(hours=hours)
     except OverflowError:
         _refuse("--expires-in-hours", f"{expires_in_hours} hours is beyond the calendar")
-    with _engine(database_url) as engine:
+    with open_engine(database_url) as engine:
         item = engine.request_approval(
             account_id=account_id,
             action=action,
@@ -409,7 +385,7 @@ def approvals_show(
     database_url: DatabaseOption = None,
 ) -> None:
     """Show one approval request with its payload."""
-    with _engine(database_url) as engine:
+    with open_engine(database_url) as engine:
         item = engine.approval(approval_id)
     _print_approval(item)
 
@@ -443,7 +419,7 @@ def approvals_approve(
     database_url: DatabaseOption = None,
 ) -> None:
     """Approve a pending request (never your own; four-eyes needs two different people)."""
-    with _engine(database_url) as engine:
+    with open_engine(database_url) as engine:
         item = engine.approve(approval_id)
     _print_outcome(item)
 
@@ -455,7 +431,7 @@ def approvals_reject(
     database_url: DatabaseOption = None,
 ) -> None:
     """Reject a pending request, with a reason."""
-    with _engine(database_url) as engine:
+    with open_engine(database_url) as engine:
         item = engine.reject(approval_id, reason)
     _print_outcome(item)
 
@@ -471,7 +447,7 @@ def approvals_edit(
 ) -> None:
     """Change a pending request's payload, then approve the edited version."""
     payload_changes = dict(_payload_change(change) for change in changes)
-    with _engine(database_url) as engine:
+    with open_engine(database_url) as engine:
         item = engine.edit_and_approve(approval_id, payload_changes)
     _print_outcome(item)
 
@@ -509,7 +485,7 @@ def exceptions_list(
     database_url: DatabaseOption = None,
 ) -> None:
     """List exceptions (open ones by default), oldest first."""
-    with _engine(database_url) as engine:
+    with open_engine(database_url) as engine:
         items = engine.exceptions(None if show_all else status, owner, limit)
     if not items:
         console.print("no exceptions" + ("" if show_all else f" {status}"))
@@ -563,7 +539,7 @@ def exceptions_open(
     except ValueError:
         _refuse("KIND", f"unknown kind {kind!r}; one of {_KINDS}")
     extra = _json_object("--details", details)
-    with _engine(database_url) as engine:
+    with open_engine(database_url) as engine:
         item = engine.open_exception(
             known_kind,
             summary,
@@ -583,7 +559,7 @@ def exceptions_show(
     database_url: DatabaseOption = None,
 ) -> None:
     """Show one exception with its details."""
-    with _engine(database_url) as engine:
+    with open_engine(database_url) as engine:
         item = engine.exception(exception_id)
     _print_exception(item)
 
@@ -615,6 +591,6 @@ def exceptions_resolve(
     database_url: DatabaseOption = None,
 ) -> None:
     """Resolve an open exception, saying what was done."""
-    with _engine(database_url) as engine:
+    with open_engine(database_url) as engine:
         engine.resolve_exception(exception_id, resolution)
     console.print(f"exception {exception_id} resolved")

@@ -10,10 +10,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from nextmove.bootstrap import system_clock
 from nextmove.cli.console import console, error_console
-from nextmove.config import Settings
-from nextmove.engine import Engine
+from nextmove.cli.session import DatabaseOption, open_engine
 from nextmove.errors import NotFound, PlaybookInvalid
 from nextmove.playbook import service
 from nextmove.playbook.cases import cases_path, load_cases
@@ -29,15 +27,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        "-d",
-        help="SQLAlchemy URL (default: NEXTMOVE_DATABASE_URL or sqlite:///nextmove.db)",
-        show_default=False,
-    ),
-]
 FileArgument = Annotated[Path, typer.Argument(help="playbook YAML file", show_default=False)]
 MessageOption = Annotated[
     str, typer.Option("--message", "-m", help="why the change is made (kept in the history)")
@@ -50,16 +39,6 @@ OfflineOption = Annotated[
 ]
 
 
-@contextmanager
-def _engine(database_url: str | None) -> Iterator[Engine]:
-    settings = Settings()
-    if database_url:
-        settings = settings.model_copy(update={"database_url": database_url})
-    # The clock is looked up here, at call time, so tests can move it.
-    with Engine.open(settings=settings, clock=system_clock) as engine:
-        yield engine
-
-
 def _say(text: str, *, err: bool = False) -> None:
     """Print plain text: no markup, no highlighting, no wrapping (CI and editors parse it)."""
     (error_console if err else console).print(text, markup=False, highlight=False, soft_wrap=True)
@@ -68,7 +47,7 @@ def _say(text: str, *, err: bool = False) -> None:
 def _known(database_url: str | None, offline: bool) -> KnownCatalog:
     if offline:
         return KnownCatalog()
-    with _engine(database_url) as engine:
+    with open_engine(database_url) as engine:
         return engine.playbook_catalog()
 
 
@@ -130,7 +109,7 @@ def apply_command(
     The author is the configured identity (NEXTMOVE_USER), and the change is audited.
     """
     text = _read(file)
-    with _engine(database_url) as engine, _reported(str(file)):
+    with open_engine(database_url) as engine, _reported(str(file)):
         applied = engine.apply_playbook(text, message=message)
     _print_problems(str(file), applied.warnings)
     _print_applied(applied, "applied")
@@ -150,7 +129,7 @@ def history_command(
     database_url: DatabaseOption = None,
 ) -> None:
     """List stored versions, newest first."""
-    with _engine(database_url) as engine:
+    with open_engine(database_url) as engine:
         versions = engine.playbook_history(limit)
     if not versions:
         _say("no playbook has been applied yet")
@@ -174,7 +153,7 @@ def show_command(
     database_url: DatabaseOption = None,
 ) -> None:
     """Print a stored version's YAML (details go to stderr, so stdout can be saved)."""
-    with _engine(database_url) as engine, _reported("playbook"):
+    with open_engine(database_url) as engine, _reported("playbook"):
         found: PlaybookVersion | None = engine.playbook(version)
     if found is None:
         _say("no playbook has been applied yet", err=True)
@@ -194,7 +173,7 @@ def diff_command(
     database_url: DatabaseOption = None,
 ) -> None:
     """Show what changed between two versions: per section, then line by line."""
-    with _engine(database_url) as engine, _reported("playbook"):
+    with open_engine(database_url) as engine, _reported("playbook"):
         difference = engine.playbook_diff(a, b)
     _say(f"changes from v{a} to v{b}:")
     _say(difference.summary())
@@ -210,7 +189,7 @@ def rollback_command(
     database_url: DatabaseOption = None,
 ) -> None:
     """Make an earlier version active again (stored as a new version, audited)."""
-    with _engine(database_url) as engine, _reported(f"version {version}"):
+    with open_engine(database_url) as engine, _reported(f"version {version}"):
         applied = engine.rollback_playbook(version, message=message)
     _print_applied(applied, f"rolled back to v{version}")
 

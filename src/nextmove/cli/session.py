@@ -26,11 +26,13 @@ DatabaseOption = Annotated[
 
 
 @contextmanager
-def open_engine(database_url: str | None) -> Iterator[Engine]:
+def open_engine(database_url: str | None, *, auto_migrate: bool | None = None) -> Iterator[Engine]:
     """The Engine, acting as the configured identity (NEXTMOVE_USER + NEXTMOVE_TOKEN)."""
     settings = Settings()
     if database_url:
         settings = settings.model_copy(update={"database_url": database_url})
+    if auto_migrate is not None:
+        settings = settings.model_copy(update={"auto_migrate": auto_migrate})
     # The clock is looked up here, at call time, so tests can move it.
     with Engine.open(settings=settings, clock=system_clock) as engine:
         yield engine

@@ -17,26 +17,7 @@ from nextmove.store.types import UtcDateTime
 
 __all__ = ["DecisionRepository"]
 
-_STORED = (
-    "decision_id",
-    "run_id",
-    "account_id",
-    "action",
-    "product_id",
-    "as_of",
-    "expected_value",
-    "score",
-    "uplift",
-    "confidence",
-    "propensity",
-    "explored",
-    "holdout",
-    "autonomy",
-    "owner_id",
-    "reasons",
-    "playbook_version",
-    "model_version",
-)
+_STORED = tuple(column.name for column in t.decisions.c)
 _CHUNK = 200_000
 _USING_CAPACITY = ("auto", "approve", "recommend")
 """Autonomy levels whose decisions ask people for work (``shadow`` is only logged)."""

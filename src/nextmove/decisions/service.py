@@ -37,7 +37,7 @@ from nextmove.playbook.policy import guardrail_policy
 from nextmove.playbook.semantics import KnownCatalog, context_schema_for
 from nextmove.store import UnitOfWork
 
-__all__ = ["DecisionRun", "LearnReport", "decide", "learn"]
+__all__ = ["DecisionRun", "LearnReport", "decide", "learn", "store_batch"]
 
 _KINDS = ("accounts", "contacts", "products", "holdings", "opportunities", "signals", "outcomes")
 _BOUGHT = (OutcomeType.PURCHASE.value, OutcomeType.OPPORTUNITY_WON.value)
@@ -107,7 +107,7 @@ def decide(
     batch = decide_accounts(
         context, playbook, policy, catalog, model, demoted=demoted, capacities=capacities
     )
-    run_id = _store(engine, actor, batch, mode, playbook_version, now)
+    run_id = store_batch(engine, actor, batch, mode, playbook_version, now)
     return DecisionRun(run_id, mode, batch.as_of, playbook_version, batch.model_version, batch)
 
 
@@ -153,7 +153,7 @@ def _model(
     return ResponseModel(**{**model.__dict__, "prior_uplift": prior.prior_uplift})
 
 
-def _store(
+def store_batch(
     engine: Engine,
     actor: Actor,
     batch: DecisionBatch,
@@ -161,6 +161,7 @@ def _store(
     playbook_version: int,
     now: datetime,
 ) -> int:
+    """Store a batch as a run, its log and its acting decisions, audited; return the run id."""
     decisions = batch.decisions
     acting = decisions.filter(pl.col("action") != "no_action")
     summary = {

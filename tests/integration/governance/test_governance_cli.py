@@ -13,6 +13,7 @@ from typer.testing import CliRunner, Result
 
 from nextmove import Engine
 from nextmove.cli import governance as cli
+from nextmove.cli import session
 from nextmove.errors import AccessDenied, AuthenticationFailed, GovernanceError
 from nextmove.governance import queue_service as queue
 from nextmove.governance import service
@@ -39,7 +40,7 @@ def invoke(url: str, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     for name in ("NEXTMOVE_USER", "NEXTMOVE_TOKEN", "NEXTMOVE_DATABASE_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("COLUMNS", "200")
-    monkeypatch.setattr(cli, "system_clock", clock)
+    monkeypatch.setattr(session, "system_clock", clock)
     runner = CliRunner()
 
     def run(app: typer.Typer, *args: str) -> Result:

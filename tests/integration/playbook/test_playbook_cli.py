@@ -15,6 +15,7 @@ from typer.testing import CliRunner, Result
 
 from nextmove import Engine
 from nextmove.cli import playbook as cli
+from nextmove.cli import session
 from nextmove.domain import Product, Team, TeamFunction
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "playbooks"
@@ -26,7 +27,7 @@ Invoke = Callable[..., Result]
 def invoke(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Invoke]:
     monkeypatch.delenv("NEXTMOVE_DATABASE_URL", raising=False)
     monkeypatch.setenv("COLUMNS", "200")
-    monkeypatch.setattr(cli, "system_clock", lambda: datetime(2026, 11, 2, 8, 30, tzinfo=UTC))
+    monkeypatch.setattr(session, "system_clock", lambda: datetime(2026, 11, 2, 8, 30, tzinfo=UTC))
     runner = CliRunner()
     url = engine.settings.database_url
 
