@@ -40,7 +40,7 @@ from nextmove.governance.autonomy import autonomy_levels
 from nextmove.governance.guardrail_rules import CapacityLimit
 from nextmove.governance.guardrails import apply_guardrails
 from nextmove.learning.features import account_features, product_interest
-from nextmove.learning.response import ResponseModel
+from nextmove.learning.response import ResponseModel, prior_shape_of
 from nextmove.playbook.model import AutonomyLevel, Channel, Playbook
 from nextmove.playbook.policy import GuardrailPolicy
 
@@ -176,6 +176,7 @@ def _score(
     values = sale_values(playbook, catalog, frame["segment"])
     n = frame.height
     product, uplift, value, expected = {}, {}, {}, {}
+    shape = prior_shape_of(interest)
     for k, spec in enumerate(specs):
         carried = np.zeros(len(catalog.product_ids), dtype=bool)
         carried[list(spec.products)] = True
@@ -184,7 +185,7 @@ def _score(
             product[spec.name] = np.full(n, -1)
             uplift[spec.name] = value[spec.name] = expected[spec.name] = np.full(n, np.nan)
             continue
-        gain = model.uplift(k, features, interest)
+        gain = model.uplift(k, features, interest, prior_shape=shape)
         ev = np.where(mask, gain * values - spec.cost, -np.inf)
         best = np.argmax(ev, axis=1)
         rows = np.arange(n)

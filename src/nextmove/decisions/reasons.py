@@ -119,6 +119,13 @@ def _blocked(blocked: pl.DataFrame) -> pl.DataFrame:
     """Per account, every candidate action a rule stopped and the rule that did."""
     if blocked.height == 0:
         return pl.DataFrame(schema={"row": pl.Int64, "blocked": pl.List(pl.String)})
-    return blocked.group_by("row").agg(
-        blocked=pl.format("{}: {}", pl.col("action"), pl.col("rule_id").cast(pl.String))
+    # Few distinct (action, rule) pairs: label them once, not once per row.
+    pairs = blocked.select(
+        "row", pl.col("action").cast(pl.Categorical), pl.col("rule_id").cast(pl.Categorical)
     )
+    labels = (
+        pairs.select("action", "rule_id")
+        .unique()
+        .with_columns(label=pl.format("{}: {}", pl.col("action"), pl.col("rule_id")))
+    )
+    return pairs.join(labels, on=["action", "rule_id"]).group_by("row").agg(blocked="label")

@@ -42,6 +42,7 @@ __all__ = [
     "TrainingRows",
     "fit_response_model",
     "prior_model",
+    "prior_shape_of",
 ]
 
 Floats = npt.NDArray[np.float64]
@@ -119,9 +120,21 @@ class ResponseModel:
         logit = self._base_logit(self.coefs.mean(axis=0), features, interest)
         return np.asarray(expit(logit))
 
-    def uplift(self, action: int, features: Floats, interest: Floats) -> Floats:
-        """Expected change in P(buy) from ``action``: accounts × products (blended)."""
-        prior = self.prior_uplift[action] * (0.25 + 0.75 * _interest_factor(interest))
+    def uplift(
+        self,
+        action: int,
+        features: Floats,
+        interest: Floats,
+        *,
+        prior_shape: Floats | None = None,
+    ) -> Floats:
+        """Expected change in P(buy) from ``action``: accounts × products (blended).
+
+        ``prior_shape`` is :func:`prior_shape` of ``interest``, when the caller scores
+        several actions on the same accounts and computes it once.
+        """
+        shape = prior_shape_of(interest) if prior_shape is None else prior_shape
+        prior = self.prior_uplift[action] * shape
         w = self.weight(action)
         if w == 0.0:
             return prior
@@ -210,6 +223,12 @@ class ResponseModel:
             rows=int(values["rows"]),
             metrics={k: float(v) for k, v in values["metrics"].items()},
         )
+
+
+def prior_shape_of(interest: Floats) -> Floats:
+    """How the prior uplift scales with interest: a quarter of it without, all of it with
+    strong interest."""
+    return 0.25 + 0.75 * _interest_factor(interest)
 
 
 def _interest_factor(interest: Floats) -> Floats:
