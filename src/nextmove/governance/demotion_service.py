@@ -19,7 +19,6 @@ from sqlalchemy import Connection
 from nextmove.errors import GovernanceError
 from nextmove.governance.access import require
 from nextmove.governance.autonomy import LADDER, AutonomyDemotion, demotion_for, lower
-from nextmove.governance.demotion_repository import DemotionRepository
 from nextmove.governance.model import (
     Actor,
     ExceptionItem,
@@ -27,7 +26,7 @@ from nextmove.governance.model import (
     ExceptionStatus,
     Permission,
 )
-from nextmove.governance.repository import ExceptionRepository
+from nextmove.governance.repository import DemotionRepository, ExceptionRepository
 from nextmove.governance.service import Clock, Store, record_audit, transaction
 from nextmove.playbook.model import AutonomyLevel, DemotionTrigger, Playbook
 
