@@ -119,13 +119,31 @@ def _blocked(blocked: pl.DataFrame) -> pl.DataFrame:
     """Per account, every candidate action a rule stopped and the rule that did."""
     if blocked.height == 0:
         return pl.DataFrame(schema={"row": pl.Int64, "blocked": pl.List(pl.String)})
-    # Few distinct (action, rule) pairs: label them once, not once per row.
+    # Few distinct (action, rule) pairs and few distinct sets of them: label each set once.
     pairs = blocked.select(
-        "row", pl.col("action").cast(pl.Categorical), pl.col("rule_id").cast(pl.Categorical)
+        "row", pl.col("action").cast(pl.String), pl.col("rule_id").cast(pl.String)
     )
     labels = (
         pairs.select("action", "rule_id")
-        .unique()
+        .unique(maintain_order=True)
+        .with_row_index("bit")
         .with_columns(label=pl.format("{}: {}", pl.col("action"), pl.col("rule_id")))
     )
-    return pairs.join(labels, on=["action", "rule_id"]).group_by("row").agg(blocked="label")
+    labels = labels.with_columns(
+        value=pl.Series([1 << i for i in range(labels.height)], dtype=pl.Int64)
+    )
+    if labels.height > 62:
+        return pairs.join(labels, on=["action", "rule_id"]).group_by("row").agg(blocked="label")
+    masks = (
+        pairs.join(labels, on=["action", "rule_id"]).group_by("row").agg(mask=pl.col("value").sum())
+    )
+    names = labels["label"].to_list()
+    distinct = masks["mask"].unique().to_list()
+    sets = pl.DataFrame(
+        {
+            "mask": distinct,
+            "blocked": [[n for i, n in enumerate(names) if m >> i & 1] for m in distinct],
+        },
+        schema={"mask": pl.Int64, "blocked": pl.List(pl.String)},
+    )
+    return masks.join(sets, on="mask").select("row", "blocked")
