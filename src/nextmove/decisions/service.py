@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -150,7 +150,7 @@ def _model(
     if not fits:
         return prior
     # The playbook's priors may have changed since the model was fitted.
-    return ResponseModel(**{**model.__dict__, "prior_uplift": prior.prior_uplift})
+    return replace(model, prior_uplift=prior.prior_uplift)
 
 
 def store_batch(

@@ -57,18 +57,18 @@ def _feature_exprs(
             return pl.lit(0.0)
         return pl.col(name).cast(pl.Float64).fill_null(0.0).fill_nan(0.0)
 
+    known = columns is None or "segment" in columns
+    segment = pl.col("segment") if known else pl.lit(None, dtype=pl.String)
     exprs: list[tuple[str, pl.Expr]] = [
-        (f"segment_{segment}", (pl.col("segment") == segment).fill_null(False).cast(pl.Float64))
-        if columns is None or "segment" in columns
-        else (f"segment_{segment}", pl.lit(0.0))
-        for segment in _SEGMENTS
+        (f"segment_{name}", (segment == name).fill_null(False).cast(pl.Float64))
+        for name in _SEGMENTS
     ]
     exprs += [
         ("customer", (col("products_held") > 0).cast(pl.Float64)),
         ("products_held", col("products_held").clip(0, 20) / 5.0),
         ("log_employees", (col("employees").clip(0, None) + 1.0).log() / 10.0),
         ("open_opportunities", col("open_opportunities").clip(0, 5)),
-        ("touched_recently", _recency(col, "days_since_last_touch", columns, 30.0)),
+        ("touched_recently", _recency("days_since_last_touch", columns, 30.0)),
     ]
     for name, declared in sorted(playbook.signals.items()):
         if declared.kind is SignalKind.COUNT:
@@ -81,7 +81,7 @@ def _feature_exprs(
     return exprs
 
 
-def _recency(col: object, column: str, columns: set[str] | None, scale: float) -> pl.Expr:
+def _recency(column: str, columns: set[str] | None, scale: float) -> pl.Expr:
     if columns is not None and column not in columns:
         return pl.lit(0.0)
     return (-pl.col(column).cast(pl.Float64) / scale).exp().fill_null(0.0)

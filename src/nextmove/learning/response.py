@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -327,4 +327,4 @@ def _with_metrics(model: ResponseModel, design: Floats, bought: Floats) -> Respo
         "mean_predicted": float(predicted.mean()),
         "mean_observed": float(bought.mean()),
     }
-    return ResponseModel(**{**model.__dict__, "metrics": metrics})
+    return replace(model, metrics=metrics)
