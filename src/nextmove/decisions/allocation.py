@@ -13,11 +13,15 @@ take such a step together, damped, for a few dozen rounds. The dual value, ``Σ 
 Σ max(0, best net value)``, bounds the optimum from above at any prices, so the gap between
 the choice and what any choice could be worth is known.
 
-Prices alone can tie or overshoot at the margin, so a repair makes the choice feasible:
-accounts whose choice sits on an over-full capacity give it up and are reassigned greedily,
-best net value first, to their best option with room on every capacity it uses; spare
-capacity then goes, largest gain first, to accounts it makes more valuable. Every move
-checks room first, so no capacity is ever exceeded, whatever the prices.
+Prices alone leave ties at the margin (there the dual's minimum makes accounts
+indifferent), and short of convergence may overshoot, so a repair decides what they do not,
+checking room before every move so that no capacity is ever exceeded, whatever the prices.
+Accounts whose best net value clearly wins keep it, unless that overfills a capacity; tied
+accounts are settled next, the more valuable option first and capacities with room for
+every contender before contested ones; accounts that lost their option go last, best net
+value first. Then single exchanges (an account takes a full capacity's unit from the
+holder that loses least by falling back) and spare room, largest gain first, recover what
+the greedy steps missed.
 
 Why it is fast: an account can only sway a price if one of its options is among the most
 valuable on that capacity, so the rounds run on those accounts alone; a pass over every
@@ -46,9 +50,9 @@ _FIRST_SHARE = 0.5
 """Share of the way to its target a price first moves in a round; see :meth:`_Market.clear`."""
 _MIN_SHARE = 1 / 64
 _TOLERANCE = 1e-7
-"""Prices are final once no round would move one by more than this share of the highest."""
+"""Prices are final once no round would move one by more than this share of itself."""
 _TIE = 1e-6
-"""Net values this close (as a share of the highest price) count as a tie."""
+"""Net values this close, as a share of the value and prices they net, count as a tie."""
 _MAX_PASSES = 8
 """Pricing passes at most, each followed by the check over every account."""
 _BINS = 256
@@ -102,8 +106,8 @@ def allocate(
     unit of; an id listed twice counts once). Constraints absent from ``capacities`` are
     unlimited, so without limits every account gets its best positive option. Ties go to
     the smaller option, and between accounts to the smaller account_id. ``max_rounds``
-    bounds the price updates of each pricing pass; with 0, options are simply taken by
-    value while there is room.
+    bounds the price updates of each pricing pass; with 0, every price stays 0 and the
+    repair alone decides, much as taking options by value while there is room.
     """
     if max_rounds < 0:
         raise ValueError("max_rounds must be >= 0")
@@ -188,10 +192,16 @@ class _Problem:
         if not len(net):
             return net, net, self.starts
         best: Floats = np.maximum.reduceat(net, self.starts)
-        hits = np.flatnonzero(net == best[self.account])
-        first = hits[np.r_[True, self.account[hits][1:] != self.account[hits][:-1]]]
-        choice: Ints = np.where(best > 0, first, -1)
+        choice: Ints = np.where(best > 0, self.top(net, best), -1)
         return net, best, choice
+
+    def top(self, net: Floats, best: Floats) -> Ints:
+        """Return each account's first option with its best net value."""
+        hits = np.flatnonzero(net == best[self.account])
+        if not len(hits):
+            return self.starts
+        first: Ints = hits[np.r_[True, self.account[hits][1:] != self.account[hits][:-1]]]
+        return first
 
     def room(self, choice: Ints) -> Ints:
         """Return each constraint's limit less the chosen options that use it."""
@@ -237,8 +247,8 @@ def _encode(options: pl.DataFrame, limits: dict[str, int]) -> _Encoded:
         pl.col("option").cast(pl.Int64),
         pl.col("value").cast(pl.Float64),
     )
-    if frame["value"].is_nan().any():
-        raise ValueError("options have NaN values")
+    if not frame["value"].is_finite().all():
+        raise ValueError("options have NaN or infinite values")
     row = np.arange(frame.height, dtype=np.int64)
     account, option = pl.col("account_id"), pl.col("option")
     later = (account > account.shift()) | ((account == account.shift()) & (option > option.shift()))
@@ -281,8 +291,8 @@ def _uses(uses: pl.Series, limits: dict[str, int], position: Ints) -> tuple[Ints
     uses = uses.cast(pl.List(pl.String))
     option = np.repeat(position, uses.list.len().to_numpy())
     codes = uses.explode().cast(pl.Enum(list(limits)), strict=False).to_physical()
-    constraint = codes.fill_null(len(limits)).to_numpy().astype(np.int64)
-    keep = (constraint < len(limits)) & (option >= 0)
+    constraint = codes.cast(pl.Int64).fill_null(-1).to_numpy()  # -1: not a listed capacity
+    keep = (constraint >= 0) & (option >= 0)
     option, constraint = option[keep], constraint[keep]
     step = np.diff(option)
     if ((step > 0) | ((step == 0) & (np.diff(constraint) > 0))).all():
@@ -366,7 +376,7 @@ class _Market:
         moving = self.problem.limit > 0
         for _ in range(rounds):
             step = np.where(moving, self.targets(prices) - prices, 0.0)
-            if np.abs(step).max(initial=0.0) <= _TOLERANCE * (1 + prices.max(initial=0.0)):
+            if (np.abs(step) <= _TOLERANCE * (1 + prices)).all():
                 break
             turned = step * last < 0
             share = np.where(turned, share / 2, np.minimum(share * 2, 1.0)).clip(_MIN_SHARE)
@@ -441,10 +451,14 @@ def _repair(problem: _Problem, prices: Floats, net: Floats, best: Floats, choice
     priced capacities as the LP optimum does. Accounts that lost their option to an
     overfull capacity come last, best net value first.
     """
-    margin = _TIE * (1 + prices.max(initial=0.0))
+    # Rounding in a net value grows with the value and the prices it nets out.
+    slack = _TIE * (2 * problem.value - net)
+    top = problem.top(net, best)
+    margin = slack + slack[top][problem.account]
     near = net >= best[problem.account] - margin
     accounts = len(problem.starts)
-    tied = (np.bincount(problem.account[near], minlength=accounts) > 1) | (np.abs(best) <= margin)
+    level = np.abs(best) <= slack[top]
+    tied = (np.bincount(problem.account[near], minlength=accounts) > 1) | level
     choice = np.where(tied, -1, choice)
     room = problem.room(choice)
     losers = np.flatnonzero(tied)
@@ -478,16 +492,25 @@ def _exchange(problem: _Problem, choice: Ints, room: Ints, accounts: Ints) -> No
     gives up, for that account's best other option with room, when that gains value.
 
     Greedy settling of ties can hand the last unit of a capacity to the wrong one of two
-    indifferent accounts; one exchange undoes that.
+    indifferent accounts; one exchange undoes that. Every exchange gains value, so the
+    exchanges end; an account that gave way may then gain in turn.
     """
-    held: dict[int, set[int]] = {}  # a full capacity's holders, filled in when first asked
+    held: dict[int, set[int]] = {}  # a full capacity's holders, found when first asked
+    cheapest: dict[int, tuple[float, int, int]] = {}  # its (loss, holder, fallback) to free
 
-    def holders(constraint: int) -> set[int]:
-        if constraint not in held:
-            owners = np.flatnonzero(choice >= 0)
-            on = problem.uses(choice[owners], np.full(len(owners), constraint))
-            held[constraint] = set(owners[on].tolist())
-        return held[constraint]
+    def give_way(constraint: int) -> tuple[float, int, int]:
+        if constraint not in cheapest:
+            if constraint not in held:
+                owners = np.flatnonzero(choice >= 0)
+                on = problem.uses(choice[owners], np.full(len(owners), constraint))
+                held[constraint] = set(owners[on].tolist())
+            rivals = np.array(sorted(held[constraint]), dtype=np.int64)
+            cheapest[constraint] = (np.inf, -1, -1)
+            if len(rivals):
+                loss, fallback = _fallbacks(problem, choice, room, rivals, constraint)
+                at = int(np.argmin(loss))
+                cheapest[constraint] = (float(loss[at]), int(rivals[at]), int(fallback[at]))
+        return cheapest[constraint]
 
     def move(account: int, option: int) -> None:
         old = int(choice[account])
@@ -498,6 +521,7 @@ def _exchange(problem: _Problem, choice: Ints, room: Ints, accounts: Ints) -> No
             room[constraint] -= 1
             held.get(constraint, set()).add(account)
         choice[account] = option
+        cheapest.clear()  # room changed, so fallbacks may have
 
     def fits(account: int, option: int) -> bool:
         current = int(choice[account])
@@ -505,7 +529,6 @@ def _exchange(problem: _Problem, choice: Ints, room: Ints, accounts: Ints) -> No
         uses = problem.uses_of(option)
         return bool(((room[uses] > 0) | np.isin(uses, freed)).all())
 
-    # Every exchange gains value, so this ends; a rival that gave way may gain in turn.
     queue = deque(accounts.tolist())
     while queue:
         account = queue.popleft()
@@ -520,20 +543,16 @@ def _exchange(problem: _Problem, choice: Ints, room: Ints, accounts: Ints) -> No
             short = uses[room[uses] <= 0]
             if len(short) != 1:
                 continue
-            rivals = np.array(sorted(holders(int(short[0])) - {account}), dtype=np.int64)
-            if not len(rivals):
+            loss, rival, fallback = give_way(int(short[0]))
+            if rival in (-1, account) or gain[option - begin] <= loss:
                 continue
-            loss, fallback = _fallbacks(problem, choice, room, rivals, int(short[0]))
-            rival = int(np.argmin(loss))
-            if gain[option - begin] <= loss[rival]:
-                continue
-            given_up = int(choice[rivals[rival]])
-            move(int(rivals[rival]), int(fallback[rival]))
+            given_up = int(choice[rival])
+            move(rival, fallback)
             if fits(account, option):
                 move(account, option)
-                queue.append(int(rivals[rival]))
+                queue.append(rival)
                 break
-            move(int(rivals[rival]), given_up)  # the fallback took room the option needs
+            move(rival, given_up)  # its fallback took room the option needs
 
 
 def _fallbacks(

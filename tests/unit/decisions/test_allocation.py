@@ -357,12 +357,22 @@ def test_the_guardrail_filter_keeps_every_allocated_option() -> None:
     assert kept.equals(result.chosen)
 
 
+def test_a_capacity_listed_twice_counts_once() -> None:
+    options = options_frame(
+        [("acct-1", 0, 5.0, ["team", "team"]), ("acct-2", 0, 4.0, ["team", "free", "team"])]
+    )
+    result = allocate(options, [Capacity("team", 2)])
+    assert result.chosen["account_id"].to_list() == ["acct-1", "acct-2"]
+    assert result.shadow_prices["used"].to_list() == [2]
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
         (lambda f: f.drop("uses"), "lack columns: uses"),
         (lambda f: f.with_columns(value=pl.lit(None, pl.Float64)), "nulls in: value"),
-        (lambda f: f.with_columns(value=pl.lit(float("nan"))), "NaN"),
+        (lambda f: f.with_columns(value=pl.lit(float("nan"))), "NaN or infinite"),
+        (lambda f: f.with_columns(value=pl.lit(float("inf"))), "NaN or infinite"),
         (lambda f: f.with_columns(option=pl.lit(0)), "repeat an"),
     ],
 )
