@@ -65,7 +65,8 @@ def _used(decisions: pl.DataFrame, limit: CapacityLimit) -> dict[str, int]:
         if limit.actions is not None
         else pl.col("action") != "no_action"
     )
-    counted = concerned.group_by(pl.col(limit.group).cast(pl.String).fill_null("")).len()
+    # A null group (an unowned account) always gets the limit's default, as in the filter.
+    counted = concerned.filter(pl.col(limit.group).is_not_null()).group_by(limit.group).len()
     return {str(group): int(n) for group, n in counted.iter_rows()}
 
 
