@@ -15,6 +15,7 @@ from sqlalchemy import Engine as SqlEngine
 
 from nextmove.decisions import service
 from nextmove.decisions.repository import DecisionRepository
+from nextmove.decisions.scoring import Scorer
 from nextmove.decisions.service import DecisionRun, LearnReport
 from nextmove.domain import Outcome
 from nextmove.errors import GovernanceError
@@ -55,15 +56,21 @@ class DecisionCalls:
     ) -> list[AutonomyDemotion]:  # provided by AutonomyCalls
         raise NotImplementedError
 
-    def decide(self, *, as_of: datetime) -> DecisionRun:
-        """Decide every account's next move as of ``as_of`` and store the decisions."""
-        return self._decide(as_of, None)
+    def decide(self, *, as_of: datetime, scorer: Scorer | None = None) -> DecisionRun:
+        """Decide every account's next move as of ``as_of`` and store the decisions.
+
+        ``scorer`` replaces the learned response model for this run (a challenger policy
+        or a baseline); everything else — guardrails, capacity, autonomy — is the same.
+        """
+        return self._decide(as_of, None, scorer)
 
     def decide_for(self, account_id: str, *, as_of: datetime) -> DecisionRun:
         """Decide one account now (e.g. when a signal arrives): the same logic as ``decide``."""
         return self._decide(as_of, [account_id])
 
-    def _decide(self, as_of: datetime, account_ids: list[str] | None) -> DecisionRun:
+    def _decide(
+        self, as_of: datetime, account_ids: list[str] | None, scorer: Scorer | None = None
+    ) -> DecisionRun:
         actor = self._authorise(Permission.DECIDE)
         if as_of.tzinfo is None:
             raise GovernanceError(f"as_of must carry a time zone, got {as_of}")
@@ -78,6 +85,7 @@ class DecisionCalls:
             as_of=as_of,
             now=self._clock(),
             account_ids=account_ids,
+            scorer=scorer,
         )
         if run.batch.breaches:
             # The last guardrail pass refused moves the engine had chosen: they were dropped,

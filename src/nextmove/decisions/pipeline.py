@@ -32,15 +32,15 @@ import polars as pl
 from scipy.special import ndtr
 
 from nextmove.decisions.allocation import Capacity, allocate
-from nextmove.decisions.candidates import ActionSpec, Catalog, action_specs, buyable, sale_values
+from nextmove.decisions.candidates import ActionSpec, Catalog, action_specs
 from nextmove.decisions.context import AccountContext
 from nextmove.decisions.reasons import reasons_column
+from nextmove.decisions.scoring import ModelScorer, Scorer, Scores
 from nextmove.decisions.selection import exploration_draws, in_holdout
 from nextmove.governance.autonomy import autonomy_levels
 from nextmove.governance.guardrail_rules import CapacityLimit
 from nextmove.governance.guardrails import apply_guardrails
-from nextmove.learning.features import account_features, product_interest
-from nextmove.learning.response import ResponseModel, prior_shape_of
+from nextmove.learning.response import ResponseModel
 from nextmove.playbook.model import AutonomyLevel, Channel, Playbook
 from nextmove.playbook.policy import GuardrailPolicy
 
@@ -90,29 +90,34 @@ def decide_accounts(
     playbook: Playbook,
     policy: GuardrailPolicy,
     catalog: Catalog,
-    model: ResponseModel,
+    scorer: ResponseModel | Scorer,
     *,
     demoted: Mapping[str, AutonomyLevel] | None = None,
     capacities: Sequence[CapacityLimit] | None = None,
 ) -> DecisionBatch:
     """Decide the next move of every account of ``context`` (see the module docstring).
 
-    ``capacities`` replace the policy's (e.g. with what earlier runs today left of them,
-    see :mod:`nextmove.decisions.capacity`); ``demoted`` holds actions below their level.
+    ``scorer`` is the response model (the engine's own scoring) or any other
+    :class:`~nextmove.decisions.scoring.Scorer`. ``capacities`` replace the policy's (e.g.
+    with what earlier runs today left of them, see :mod:`nextmove.decisions.capacity`);
+    ``demoted`` holds actions below their level.
     """
     frame = context.frame
     specs = action_specs(playbook, catalog)
-    scored = _score(context, playbook, catalog, model, specs)
+    if isinstance(scorer, ResponseModel):
+        scorer = ModelScorer(scorer)
+    scored = scorer.score(context, playbook, catalog, specs)
     needed = {"account_id", "owner_id", "segment", *policy.columns} & set(frame.columns)
     candidates = _candidate_rows(
         frame.select(c for c in frame.columns if c in needed),
         scored,
+        catalog,
         specs,
         playbook,
         demoted or {},
     )
     checked = apply_guardrails(candidates, policy.rules)
-    allowed = _with_confidence(checked.allowed, model, scored, specs)
+    allowed = _with_confidence(checked.allowed, scored, specs)
     holdout = in_holdout(frame["account_id"], playbook.measurement.holdout_share)
     options = _options(allowed, playbook, holdout, frame)
     limits = {c.rule_id: c for c in (policy.capacities if capacities is None else capacities)}
@@ -136,7 +141,7 @@ def decide_accounts(
         shadow_prices=shadow,
         blocked=checked.blocked_counts(),
         as_of=context.as_of,
-        model_version=model.version,
+        model_version=scored.version,
         breaches=final.blocked.height,
         summary=_summary(decisions, final.blocked.height),
     )
@@ -146,66 +151,16 @@ _NOTHING = ActionSpec("no_action", Channel.NONE, None, 0.0, 1.0, ())
 """Stands in when a playbook has no action besides no_action: no candidate rows."""
 
 
-# --- scoring ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Scored:
-    """Per action: each account's best product and its numbers (−1 / NaN: none)."""
-
-    product: dict[str, Ints]
-    uplift: dict[str, Floats]
-    value: dict[str, Floats]
-    expected_value: dict[str, Floats]
-    features: Floats
-    interest: Floats
-    catalog: Catalog
-
-
-def _score(
-    context: AccountContext,
-    playbook: Playbook,
-    catalog: Catalog,
-    model: ResponseModel,
-    specs: Sequence[ActionSpec],
-) -> _Scored:
-    frame = context.frame
-    features = account_features(frame, playbook).matrix
-    interest = product_interest(context.product_interest, frame["account_id"], catalog.product_ids)
-    can_buy = buyable(frame, catalog)
-    values = sale_values(playbook, catalog, frame["segment"])
-    n = frame.height
-    product, uplift, value, expected = {}, {}, {}, {}
-    shape = prior_shape_of(interest)
-    for k, spec in enumerate(specs):
-        carried = np.zeros(len(catalog.product_ids), dtype=bool)
-        carried[list(spec.products)] = True
-        mask = can_buy & carried[None, :]
-        if not mask.any():
-            product[spec.name] = np.full(n, -1)
-            uplift[spec.name] = value[spec.name] = expected[spec.name] = np.full(n, np.nan)
-            continue
-        gain = model.uplift(k, features, interest, prior_shape=shape)
-        ev = np.where(mask, gain * values - spec.cost, -np.inf)
-        best = np.argmax(ev, axis=1)
-        rows = np.arange(n)
-        has = mask[rows, best]
-        product[spec.name] = np.where(has, best, -1)
-        uplift[spec.name] = np.where(has, gain[rows, best], np.nan)
-        value[spec.name] = np.where(has, values[rows, best], np.nan)
-        expected[spec.name] = np.where(has, ev[rows, best], np.nan)
-    return _Scored(product, uplift, value, expected, features, interest, catalog)
-
-
 def _candidate_rows(
     frame: pl.DataFrame,
-    scored: _Scored,
+    scored: Scores,
+    catalog: Catalog,
     specs: Sequence[ActionSpec],
     playbook: Playbook,
     demoted: Mapping[str, AutonomyLevel],
 ) -> pl.DataFrame:
     """One row per (account, action) with a product, with what the guardrails read."""
-    ids = pl.Series(scored.catalog.product_ids, dtype=pl.String)
+    ids = pl.Series(catalog.product_ids, dtype=pl.String)
     parts = []
     for k, spec in enumerate(specs or [_NOTHING]):
         product = scored.product.get(spec.name, np.full(frame.height, -1))
@@ -238,23 +193,24 @@ def _candidate_rows(
 
 
 def _with_confidence(
-    allowed: pl.DataFrame, model: ResponseModel, scored: _Scored, specs: Sequence[ActionSpec]
+    allowed: pl.DataFrame, scored: Scores, specs: Sequence[ActionSpec]
 ) -> pl.DataFrame:
     """Add ``confidence``: the probability that the expected value is above zero."""
     if allowed.height == 0:
         return allowed.with_columns(confidence=pl.lit(None, dtype=pl.Float64))
+    ev = allowed["expected_value"].to_numpy()
+    if scored.spread is None:
+        return allowed.with_columns(confidence=pl.Series((ev > 0).astype(np.float64)))
     confidence = np.zeros(allowed.height)
     action_index = allowed["action_index"].to_numpy()
     rows = allowed["row"].to_numpy()
     products = allowed["product_index"].to_numpy()
-    ev = allowed["expected_value"].to_numpy()
     value = allowed["value"].to_numpy()
     for k, _spec in enumerate(specs):
         at = np.flatnonzero(action_index == k)
         if not len(at):
             continue
-        r = rows[at]
-        sd = model.uplift_sd(k, scored.features[r], scored.interest[r], products[at])
+        sd = scored.spread(k, rows[at], products[at])
         spread = np.maximum(sd * value[at], 1e-9)
         confidence[at] = ndtr(ev[at] / spread)
     return allowed.with_columns(confidence=pl.Series(confidence))

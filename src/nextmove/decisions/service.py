@@ -20,6 +20,7 @@ from nextmove.decisions.capacity import remaining_capacities
 from nextmove.decisions.context import ContextInputs, build_context
 from nextmove.decisions.pipeline import DecisionBatch, decide_accounts
 from nextmove.decisions.repository import DecisionRepository
+from nextmove.decisions.scoring import Scorer
 from nextmove.domain import OutcomeType
 from nextmove.errors import NotFound
 from nextmove.foundation.service import record_frames
@@ -83,8 +84,12 @@ def decide(
     as_of: datetime,
     now: datetime,
     account_ids: Sequence[str] | None = None,
+    scorer: Scorer | None = None,
 ) -> DecisionRun:
-    """Decide every account (or ``account_ids``) as of ``as_of`` and store the decisions."""
+    """Decide every account (or ``account_ids``) as of ``as_of`` and store the decisions.
+
+    ``scorer`` replaces the engine's response model (a challenger policy, a baseline).
+    """
     mode = "batch" if account_ids is None else "realtime"
     frames = record_frames(engine=engine, kinds=_KINDS, account_ids=account_ids)
     if account_ids is not None and frames["accounts"].height < len(set(account_ids)):
@@ -105,7 +110,13 @@ def decide(
     model = _model(stored_model, playbook, catalog)
     capacities = remaining_capacities(playbook, policy.capacities, used_today, used_week)
     batch = decide_accounts(
-        context, playbook, policy, catalog, model, demoted=demoted, capacities=capacities
+        context,
+        playbook,
+        policy,
+        catalog,
+        model if scorer is None else scorer,
+        demoted=demoted,
+        capacities=capacities,
     )
     run_id = store_batch(engine, actor, batch, mode, playbook_version, now)
     return DecisionRun(run_id, mode, batch.as_of, playbook_version, batch.model_version, batch)
