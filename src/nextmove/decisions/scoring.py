@@ -27,7 +27,14 @@ from nextmove.learning.features import account_features, product_interest
 from nextmove.learning.response import ResponseModel, prior_shape_of
 from nextmove.playbook.model import Playbook
 
-__all__ = ["ModelScorer", "Scorer", "Scores", "Spread", "scores_from_gains"]
+__all__ = [
+    "ModelScorer",
+    "Scorer",
+    "Scores",
+    "Spread",
+    "scores_from_gains",
+    "scores_from_preferences",
+]
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -78,10 +85,48 @@ def scores_from_gains(
     spread: Spread | None = None,
 ) -> Scores:
     """Pick each action's best buyable product from per-product uplifts (``gain_of``)."""
+    values = sale_values(playbook, catalog, context.frame["segment"])
+
+    def value_of(k: int, spec: ActionSpec) -> tuple[Floats, Floats]:
+        gain = gain_of(k, spec)
+        return gain * values - spec.cost, gain
+
+    return _best_products(context, catalog, specs, values, value_of, version, spread)
+
+
+def scores_from_preferences(
+    context: AccountContext,
+    playbook: Playbook,
+    catalog: Catalog,
+    specs: Sequence[ActionSpec],
+    preference_of: GainOf,
+    *,
+    version: str,
+) -> Scores:
+    """Rank by a preference that stands in for the expected value (policies that rank
+    accounts without valuing a move, such as rules or a propensity score). Uplift reads 0.
+    """
+    values = sale_values(playbook, catalog, context.frame["segment"])
+
+    def value_of(k: int, spec: ActionSpec) -> tuple[Floats, Floats]:
+        preference = preference_of(k, spec)
+        return preference, np.zeros_like(preference)
+
+    return _best_products(context, catalog, specs, values, value_of, version, None)
+
+
+def _best_products(
+    context: AccountContext,
+    catalog: Catalog,
+    specs: Sequence[ActionSpec],
+    values: Floats,
+    value_of: Callable[[int, ActionSpec], tuple[Floats, Floats]],
+    version: str,
+    spread: Spread | None,
+) -> Scores:
     frame = context.frame
     n = frame.height
     can_buy = buyable(frame, catalog)
-    values = sale_values(playbook, catalog, frame["segment"])
     product, uplift, value, expected = {}, {}, {}, {}
     rows = np.arange(n)
     for k, spec in enumerate(specs):
@@ -92,8 +137,8 @@ def scores_from_gains(
             product[spec.name] = np.full(n, -1)
             uplift[spec.name] = value[spec.name] = expected[spec.name] = np.full(n, np.nan)
             continue
-        gain = gain_of(k, spec)
-        ev = np.where(mask, gain * values - spec.cost, -np.inf)
+        ev, gain = value_of(k, spec)
+        ev = np.where(mask, ev, -np.inf)
         best = np.argmax(ev, axis=1)
         has = mask[rows, best]
         product[spec.name] = np.where(has, best, -1)

@@ -124,6 +124,29 @@ class World:
         effects = self._effects(accounts, motions, product_ids or [None] * len(accounts))
         return self._value_of(accounts, effects)
 
+    def value_matrix(self, account_ids: Sequence[str], product_ids: Sequence[str]) -> Floats:
+        """Return the expected incremental value of every motion about every product today.
+
+        Shape ``(motions, accounts, products)`` in ``MOTIONS`` order (the arithmetic of
+        :meth:`expected_value`); a product the account cannot buy is worth only the
+        motion's harm. Unknown accounts and products are NaN.
+        """
+        index = np.array([self._account_index.get(a, -1) for a in account_ids], dtype=np.int64)
+        known = index >= 0
+        accounts = index[known]
+        values = np.full((len(MOTIONS), len(account_ids), len(product_ids)), np.nan)
+        for p, product_id in enumerate(product_ids):
+            try:
+                column = self._products.position(product_id)
+            except ValueError:
+                continue
+            for m in range(len(MOTIONS)):
+                effects = self._effects_by_code(
+                    accounts, np.full(len(accounts), m), np.full(len(accounts), column)
+                )
+                values[m, known, p] = self._value_of(accounts, effects)
+        return values
+
     def policy_value(self, actions: Sequence[SimAction]) -> float:
         """Return the total expected incremental value of a set of actions made today."""
         self._check_day(actions)
