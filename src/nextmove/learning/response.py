@@ -11,6 +11,11 @@ them towards zero: with little history every motion looks like "no effect" plus 
 data clearly say, and segments and products pool their strength through the shared terms.
 A bootstrap ensemble of fits carries the uncertainty.
 
+Each motion's account-level terms (``u_m·x``, ``s_m·z``) are kept only when they beat one
+uplift per segment on held-out accounts with 95% confidence
+(:mod:`nextmove.learning.heterogeneity`); otherwise the motion's effect is flat within a
+segment — the simple policy — and ``ResponseModel.heterogeneous`` says which was used.
+
 Uplift (P with the motion − P without) is then shrunk toward the playbook's prior with
 weight n / (n + ``PRIOR_STRENGTH``), n the motion's logged decisions in the training
 data: on day one (n = 0) the prior alone decides, and the data take over as they come in.
@@ -32,6 +37,11 @@ import numpy.typing as npt
 from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
+from nextmove.learning.heterogeneity import (
+    HeterogeneityTest,
+    compare_heterogeneity,
+    motion_columns,
+)
 from nextmove.playbook.model import Channel, Playbook
 
 __all__ = [
@@ -47,6 +57,7 @@ __all__ = [
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
 
 DAY_ONE_BASE_RATE = 0.01
 """Before any history: chance that an account without interest buys within the window."""
@@ -61,6 +72,7 @@ DEFAULT_PRIOR_UPLIFT: Mapping[Channel, float] = {
 """The prior uplift of a motion whose playbook gives none, by how it reaches people."""
 _BOOTSTRAPS = 6
 _C = 0.5
+_MAX_COMPARED_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,8 @@ class TrainingRows:
     product: Ints
     motion: Ints
     bought: Floats
+    group: Ints | None = None
+    """The account of each row (rows of one account are not independent); None: each row."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +108,9 @@ class ResponseModel:
     """Logged decisions per action in the training rows."""
     rows: int = 0
     metrics: dict[str, float] = field(default_factory=dict)
+    heterogeneous: tuple[bool, ...] = ()
+    """Per action: whether its learned account-level uplift beat one uplift per segment
+    on held-out data (see :mod:`nextmove.learning.heterogeneity`); else it is flat."""
 
     @property
     def version(self) -> str:
@@ -204,6 +221,7 @@ class ResponseModel:
             "logged": list(self.logged),
             "rows": self.rows,
             "metrics": dict(self.metrics),
+            "heterogeneous": list(self.heterogeneous),
         }
 
     @classmethod
@@ -222,6 +240,7 @@ class ResponseModel:
             logged=tuple(int(v) for v in values["logged"]),
             rows=int(values["rows"]),
             metrics={k: float(v) for k, v in values["metrics"].items()},
+            heterogeneous=tuple(bool(v) for v in values.get("heterogeneous", ())),
         )
 
 
@@ -278,14 +297,20 @@ def fit_response_model(prior: ResponseModel, rows: TrainingRows, *, seed: int = 
     scale = rows.features.std(axis=0)
     scale = np.where(scale > 1e-9, scale, 1.0)
     design = _design(prior, rows, mean, scale)
+    tests = _heterogeneity_tests(prior, rows, design, seed)
+    columns = _motion_columns(prior)
+    keep = np.ones(design.shape[1], dtype=bool)
+    for test, detail in zip(tests, columns, strict=True):
+        if not test.learned_wins:
+            keep &= ~detail
+    design = design * keep
     rng = np.random.default_rng(seed)
     coefs = []
     for b in range(_BOOTSTRAPS):
         pick = np.arange(n) if b == 0 else rng.integers(0, n, n)
         if rows.bought[pick].min() == rows.bought[pick].max():
             continue
-        fit = LogisticRegression(C=_C, max_iter=500).fit(design[pick], rows.bought[pick])
-        coefs.append(np.concatenate([fit.intercept_, fit.coef_[0]]))
+        coefs.append(_fit_logistic(design[pick], rows.bought[pick]))
     logged = tuple(int((rows.motion == k).sum()) for k in range(len(prior.actions)))
     fitted = ResponseModel(
         feature_names=prior.feature_names,
@@ -297,8 +322,51 @@ def fit_response_model(prior: ResponseModel, rows: TrainingRows, *, seed: int = 
         coefs=np.stack(coefs),
         logged=logged,
         rows=n,
+        heterogeneous=tuple(t.learned_wins for t in tests),
     )
-    return _with_metrics(fitted, design, rows.bought)
+    return _with_metrics(fitted, design, rows.bought, tests)
+
+
+def _fit_logistic(design: Floats, bought: Floats) -> Floats:
+    fit = LogisticRegression(C=_C, max_iter=500).fit(design, bought)
+    theta: Floats = np.concatenate([fit.intercept_, fit.coef_[0]])
+    return theta
+
+
+def _motion_columns(model: ResponseModel) -> list[Bools]:
+    """Per action, the design columns (no intercept) of its account-level terms."""
+    segments = [i for i, name in enumerate(model.feature_names) if name.startswith("segment_")]
+    found = motion_columns(
+        features=len(model.feature_names),
+        products=len(model.product_ids),
+        actions=len(model.actions),
+        segment_features=segments,
+    )
+    return [detail for _block, detail in found]
+
+
+def _heterogeneity_tests(
+    model: ResponseModel, rows: TrainingRows, design: Floats, seed: int
+) -> list[HeterogeneityTest]:
+    """Cross-fitted comparison per motion, on every treated row and a sample of the rest."""
+    n = len(rows.bought)
+    groups = rows.group if rows.group is not None else np.arange(n)
+    treated = np.flatnonzero(rows.motion >= 0)
+    control = np.flatnonzero(rows.motion < 0)
+    room = max(_MAX_COMPARED_ROWS - len(treated), 0)
+    if len(control) > room:
+        control = np.random.default_rng(seed).choice(control, room, replace=False)
+    at = np.sort(np.concatenate([treated, control]))
+    return compare_heterogeneity(
+        design[at],
+        rows.bought[at],
+        rows.motion[at],
+        groups[at],
+        model.actions,
+        _motion_columns(model),
+        _fit_logistic,
+        seed=seed,
+    )
 
 
 def _design(model: ResponseModel, rows: TrainingRows, mean: Floats, scale: Floats) -> Floats:
@@ -317,7 +385,9 @@ def _design(model: ResponseModel, rows: TrainingRows, mean: Floats, scale: Float
     return design
 
 
-def _with_metrics(model: ResponseModel, design: Floats, bought: Floats) -> ResponseModel:
+def _with_metrics(
+    model: ResponseModel, design: Floats, bought: Floats, tests: Sequence[HeterogeneityTest]
+) -> ResponseModel:
     theta = model.coefs.mean(axis=0)
     predicted = np.clip(expit(theta[0] + design @ theta[1:]), 1e-9, 1 - 1e-9)
     log_loss = float(-np.mean(bought * np.log(predicted) + (1 - bought) * np.log(1 - predicted)))
@@ -327,4 +397,9 @@ def _with_metrics(model: ResponseModel, design: Floats, bought: Floats) -> Respo
         "mean_predicted": float(predicted.mean()),
         "mean_observed": float(bought.mean()),
     }
+    for test in tests:
+        metrics[f"{test.action}.heterogeneity_gain"] = test.gain
+        metrics[f"{test.action}.heterogeneity_low"] = test.low
+        metrics[f"{test.action}.heterogeneity_high"] = test.high
+        metrics[f"{test.action}.heterogeneous"] = float(test.learned_wins)
     return replace(model, metrics=metrics)

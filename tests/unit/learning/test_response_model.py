@@ -96,3 +96,54 @@ def test_every_channel_has_a_default_prior() -> None:
     from nextmove.learning.response import DEFAULT_PRIOR_UPLIFT
 
     assert set(DEFAULT_PRIOR_UPLIFT) == set(Channel)
+
+
+def test_account_level_uplift_is_kept_only_where_it_wins_on_held_out_rows() -> None:
+    model = fit_response_model(prior(), simulate(30_000, seed=5))
+    # 'helps' really differs by f0: its learned terms beat one uplift per segment.
+    assert model.heterogeneous == (True, False)
+    assert model.metrics["helps.heterogeneity_low"] > 0
+    assert model.metrics["helps.heterogeneous"] == 1.0
+    # 'does_nothing' has nothing to learn: it stays flat, whatever the features say.
+    assert model.metrics["does_nothing.heterogeneity_low"] <= 0
+    features = np.array([[2.0, -2.0], [-2.0, 2.0], [0.0, 0.0]])
+    idle = model.uplift(1, features, np.zeros((3, 2)))[:, 0]
+    assert np.ptp(idle) < 0.005
+
+
+def test_flat_uplift_within_segments_gives_the_simple_policy() -> None:
+    """Uplift depends only on the segment: the account-level terms must not be kept."""
+    rng = np.random.default_rng(9)
+    n = 30_000
+    segment = rng.integers(0, 2, n)
+    features = np.column_stack([segment == 0, segment == 1, rng.normal(size=n)]).astype(float)
+    motion = rng.integers(-1, 1, n)
+    chance = 0.05 + np.where(motion == 0, np.where(segment == 1, 0.10, 0.01), 0.0)
+    rows = TrainingRows(
+        features,
+        rng.exponential(0.5, n),
+        rng.integers(0, 2, n),
+        motion,
+        (rng.random(n) < chance).astype(np.float64),
+        group=rng.integers(0, 5_000, n),
+    )
+    base = ResponseModel(
+        feature_names=("segment_a", "segment_b", "noise"),
+        product_ids=("p0", "p1"),
+        actions=("call",),
+        prior_uplift=(0.02,),
+        mean=np.zeros(3),
+        scale=np.ones(3),
+        coefs=np.zeros((0, 0)),
+        logged=(0,),
+    )
+    model = fit_response_model(base, rows)
+    assert model.heterogeneous == (False,)
+    low, high = model.metrics["call.heterogeneity_low"], model.metrics["call.heterogeneity_high"]
+    assert low <= 0 <= high or high < 0
+    a = np.array([[1.0, 0.0, x] for x in (-2.0, 0.0, 2.0)])
+    b = np.array([[0.0, 1.0, x] for x in (-2.0, 0.0, 2.0)])
+    in_a = model.uplift(0, a, np.zeros((3, 2)))[:, 0]
+    in_b = model.uplift(0, b, np.zeros((3, 2)))[:, 0]
+    assert np.ptp(in_a) < 0.01 and np.ptp(in_b) < 0.01  # the noise feature does not count
+    assert in_b.mean() > in_a.mean() + 0.04  # the segments still differ
