@@ -20,8 +20,10 @@ Policies: ``engine`` (nextmove's response model, learning weekly), ``random``, `
 (interest → sales for mid/ent, email for small; open ticket → service), ``propensity``
 (lead scoring: the likeliest buyers, refitted weekly), ``vowpal_wabbit``
 (``--cb_explore_adf`` on the same features, learning daily from the same outcomes),
-``oracle`` (every move's true value). Baselines run with the playbook's value thresholds
-at zero and no exploration of the engine's; the oracle is bound by the same guardrails.
+``feature_ceiling`` (the truth averaged over accounts that look alike in the data: the
+most any policy reading the data could know), ``oracle`` (every move's true value).
+Every policy acts on any move it values above zero (the playbook's value thresholds are
+a company's appetite for risk, not a guardrail); only the engine explores.
 """
 
 from __future__ import annotations
@@ -48,10 +50,18 @@ from nextmove.decisions.scoring import Scorer, Scores
 from nextmove.foundation.service import record_frames
 from nextmove.sim import SimConfig, SyntheticCompany, World, generate, write_company
 from nextmove.sim.bandit import BanditScorer
-from nextmove.sim.policies import OracleScorer, PropensityScorer, RandomScorer, RulesScorer
+from nextmove.sim.policies import (
+    FeatureCeilingScorer,
+    OracleScorer,
+    PropensityScorer,
+    RandomScorer,
+    RulesScorer,
+)
 
 PLAYBOOK = Path(__file__).resolve().parents[1] / "examples" / "playbooks" / "b2b_saas.yaml"
-POLICIES = ("engine", "random", "rules", "propensity", "vowpal_wabbit", "oracle")
+POLICIES = (
+    "engine", "random", "rules", "propensity", "vowpal_wabbit", "feature_ceiling", "oracle"
+)  # fmt: skip
 CARRIED_OUT = ("auto", "approve", "recommend")
 PURCHASE_WINDOW = timedelta(days=30)
 
@@ -193,6 +203,8 @@ def make_policy(
         return RulesScorer(), nothing
     if name == "oracle":
         return OracleScorer(world), nothing
+    if name == "feature_ceiling":
+        return FeatureCeilingScorer(world, seed=seed), nothing
     if name == "propensity":
         return _propensity(company, playbook, seed)
     return _bandit(playbook, seed)

@@ -8,7 +8,10 @@ capacities and allocation as the engine's own scoring.
   ones to the email programme; an open support ticket sends a customer to a service call;
 - :class:`PropensityScorer` — lead scoring: a logistic model of "buys this product within
   30 days" fitted on history; the likeliest buyers get the segment's motion;
-- :class:`OracleScorer` — knows the simulator's hidden truth: every move's real value.
+- :class:`OracleScorer` — knows the simulator's hidden truth: every move's real value;
+- :class:`FeatureCeilingScorer` — the most a policy reading the data could know: each
+  move's true value *averaged over accounts that look alike* (a regression of the truth on
+  the observable features, cross-fitted so that no account's own hidden type leaks in).
 
 Rule-like policies rank rather than value, so their scores are preferences (see
 :func:`~nextmove.decisions.scoring.scores_from_preferences`); run them with the
@@ -19,10 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
+from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression
 
 from nextmove.decisions.candidates import ActionSpec, Catalog, buyable, sale_values
@@ -33,6 +39,7 @@ from nextmove.playbook.model import Playbook
 from nextmove.sim.world import World
 
 __all__ = [
+    "FeatureCeilingScorer",
     "OracleScorer",
     "PropensityScorer",
     "RandomScorer",
@@ -244,6 +251,80 @@ class OracleScorer:
 
         return scores_from_preferences(
             context, playbook, catalog, specs, preference, version="oracle"
+        )
+
+
+@dataclass
+class FeatureCeilingScorer:
+    """The truth as far as the observable features can tell it apart.
+
+    Every ``refit_days`` it regresses each motion's true value (per account and product)
+    on the engine's account features, the product's interest and the product, with two
+    folds of accounts so that an account is always scored by a fit that never saw it.
+    """
+
+    world: World
+    refit_days: int = 7
+    seed: int = 0
+    _fits: dict[int, tuple[Any, Any]] = field(default_factory=dict, init=False)
+    _fitted_on: datetime | None = field(default=None, init=False)
+
+    def score(
+        self,
+        context: AccountContext,
+        playbook: Playbook,
+        catalog: Catalog,
+        specs: Sequence[ActionSpec],
+    ) -> Scores:
+        """Value each move by the regression of the truth (refitted every ``refit_days``)."""
+        frame = context.frame
+        design = self._design(context, playbook, catalog)
+        n, p = frame.height, len(catalog.product_ids)
+        stale = self._fitted_on is None or context.as_of - self._fitted_on >= timedelta(
+            days=self.refit_days
+        )
+        truth = self.world.value_matrix(frame["account_id"].to_list(), catalog.product_ids)
+        fold = np.random.default_rng(self.seed).integers(0, 2, n)
+        if stale:
+            self._fitted_on = context.as_of
+            self._fits = {m: self._fit(design, truth[m], fold) for m in range(truth.shape[0])}
+        motions = {name: m for m, name in enumerate((SALES, DIGITAL, SERVICE))}
+
+        def preference(_k: int, spec: ActionSpec) -> Floats:
+            m = motions.get(spec.name)
+            if m is None or m not in self._fits:
+                return np.full((n, p), UNWANTED)
+            first, second = self._fits[m]
+            rows = np.repeat(fold, p)
+            guess = np.where(rows == 0, second.predict(design), first.predict(design))
+            worth: Floats = guess.reshape(n, p) - spec.cost
+            return worth
+
+        return scores_from_preferences(
+            context, playbook, catalog, specs, preference, version="feature-ceiling"
+        )
+
+    def _fit(self, design: Floats, truth: Floats, fold: npt.NDArray[np.int64]) -> tuple[Any, Any]:
+        target = np.nan_to_num(truth, nan=0.0).ravel()
+        rows = np.repeat(fold, truth.shape[1])
+        fits = []
+        for f in (0, 1):
+            model = HistGradientBoostingRegressor(max_iter=150, random_state=self.seed)
+            fits.append(model.fit(design[rows == f], target[rows == f]))
+        return fits[0], fits[1]
+
+    def _design(self, context: AccountContext, playbook: Playbook, catalog: Catalog) -> Floats:
+        features = account_features(context.frame, playbook).matrix
+        interest = interest_matrix(context, catalog)
+        held = buyable(context.frame, catalog).astype(np.float64)
+        n, p = interest.shape
+        return np.hstack(
+            [
+                np.repeat(features, p, axis=0),
+                interest.reshape(-1, 1),
+                held.reshape(-1, 1),
+                np.tile(np.eye(p), (n, 1)),
+            ]
         )
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "import_runs",
     "metadata",
     "opportunities",
+    "outbox",
     "outcomes",
     "owners",
     "product_relations",
@@ -399,4 +400,40 @@ models = Table(
     Column("params", Text, nullable=False),
     Column("metrics", Text, nullable=False),
     Column("active", Boolean, nullable=False),
+)
+
+# --- execution ------------------------------------------------------------------------
+
+# Actions waiting to leave, written in the same transaction as the decision that asks for
+# them; a dispatcher sends them after commit. The payload is fixed at enqueue time so
+# every re-send carries the same bytes under the same idempotency key.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("outbox_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column(
+        "decision_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("decisions.decision_id"),
+        index=True,
+    ),
+    Column("run_id", Integer),
+    Column("account_id", ID, nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("product_id", ID),
+    Column("connector", String(64), nullable=False),
+    Column("assignee", ID),
+    Column("routing_reason", Text),
+    Column("idempotency_key", String(64), nullable=False, unique=True),
+    Column("payload", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime),
+    Column("last_error", Text),
+    Column("receipt", Text),
+    Column("exception_id", Integer),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("claimed_at", UtcDateTime),
+    Column("sent_at", UtcDateTime),
+    Index(None, "status", "next_attempt_at"),
 )
