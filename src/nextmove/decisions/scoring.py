@@ -10,6 +10,7 @@ Per account and action, the product with the highest expected value is the actio
 candidate::
 
     expected_value = uplift × value of a sale − cost of the motion
+                     − extra chance of an unsubscribe × the playbook's unsubscribe_cost
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ Spread = Callable[[int, Ints, Ints], Floats]
 
 GainOf = Callable[[int, ActionSpec], Floats]
 """(action index, action) → uplift per account × catalog product."""
+
+HarmOf = Callable[[int, ActionSpec], Floats]
+"""(action index, action) → expected cost of the harm done, per account."""
 
 
 @dataclass(frozen=True)
@@ -83,13 +87,19 @@ def scores_from_gains(
     *,
     version: str,
     spread: Spread | None = None,
+    harm_of: HarmOf | None = None,
 ) -> Scores:
-    """Pick each action's best buyable product from per-product uplifts (``gain_of``)."""
+    """Pick each action's best buyable product from per-product uplifts (``gain_of``).
+
+    ``harm_of`` gives each account's expected cost of the harm the action does (e.g. an
+    unsubscribe), whatever the product.
+    """
     values = sale_values(playbook, catalog, context.frame["segment"])
 
     def value_of(k: int, spec: ActionSpec) -> tuple[Floats, Floats]:
         gain = gain_of(k, spec)
-        return gain * values - spec.cost, gain
+        cost = spec.cost if harm_of is None else spec.cost + harm_of(k, spec)[:, None]
+        return gain * values - cost, gain
 
     return _best_products(context, catalog, specs, values, value_of, version, spread)
 
@@ -176,6 +186,18 @@ class ModelScorer:
         def spread(k: int, rows: Ints, products: Ints) -> Floats:
             return model.uplift_sd(k, features[rows], interest[rows], products)
 
+        unsubscribe_cost = playbook.value.unsubscribe_cost
+
+        def harm_of(k: int, _spec: ActionSpec) -> Floats:
+            return model.harm(k, features) * unsubscribe_cost
+
         return scores_from_gains(
-            context, playbook, catalog, specs, gain_of, version=model.version, spread=spread
+            context,
+            playbook,
+            catalog,
+            specs,
+            gain_of,
+            version=model.version,
+            spread=spread,
+            harm_of=harm_of if model.harm_model is not None and unsubscribe_cost else None,
         )

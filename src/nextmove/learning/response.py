@@ -37,6 +37,7 @@ import numpy.typing as npt
 from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
+from nextmove.learning.harm import HarmModel, fit_harm_model
 from nextmove.learning.heterogeneity import (
     HeterogeneityTest,
     compare_heterogeneity,
@@ -90,6 +91,10 @@ class TrainingRows:
     bought: Floats
     group: Ints | None = None
     """The account of each row (rows of one account are not independent); None: each row."""
+    unsubscribed: Floats | None = None
+    """1 when the account's contact unsubscribed within the window (for the harm model)."""
+    decision_row: Bools | None = None
+    """True on one row per logged decision (the harm model learns from those)."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,14 @@ class ResponseModel:
     heterogeneous: tuple[bool, ...] = ()
     """Per action: whether its learned account-level uplift beat one uplift per segment
     on held-out data (see :mod:`nextmove.learning.heterogeneity`); else it is flat."""
+    harm_model: HarmModel | None = None
+    """How much each motion raises the chance of an unsubscribe (None: not learned)."""
+
+    def harm(self, action: int, features: Floats) -> Floats:
+        """Extra chance of an unsubscribe caused by ``action``, per account (0 unlearned)."""
+        if self.harm_model is None:
+            return np.zeros(len(features))
+        return self.harm_model.harm(action, features)
 
     @property
     def version(self) -> str:
@@ -222,6 +235,7 @@ class ResponseModel:
             "rows": self.rows,
             "metrics": dict(self.metrics),
             "heterogeneous": list(self.heterogeneous),
+            "harm": None if self.harm_model is None else self.harm_model.to_dict(),
         }
 
     @classmethod
@@ -241,6 +255,7 @@ class ResponseModel:
             rows=int(values["rows"]),
             metrics={k: float(v) for k, v in values["metrics"].items()},
             heterogeneous=tuple(bool(v) for v in values.get("heterogeneous", ())),
+            harm_model=HarmModel.from_dict(values["harm"]) if values.get("harm") else None,
         )
 
 
@@ -323,8 +338,16 @@ def fit_response_model(prior: ResponseModel, rows: TrainingRows, *, seed: int = 
         logged=logged,
         rows=n,
         heterogeneous=tuple(t.learned_wins for t in tests),
+        harm_model=_harm_model(prior, rows),
     )
     return _with_metrics(fitted, design, rows.bought, tests)
+
+
+def _harm_model(model: ResponseModel, rows: TrainingRows) -> HarmModel | None:
+    if rows.unsubscribed is None:
+        return None
+    at = rows.decision_row if rows.decision_row is not None else np.ones(len(rows.bought), bool)
+    return fit_harm_model(rows.features[at], rows.motion[at], rows.unsubscribed[at], model.actions)
 
 
 def _fit_logistic(design: Floats, bought: Floats) -> Floats:
@@ -397,6 +420,8 @@ def _with_metrics(
         "mean_predicted": float(predicted.mean()),
         "mean_observed": float(bought.mean()),
     }
+    if model.harm_model is not None:
+        metrics["harm.unsubscribes"] = float(model.harm_model.unsubscribes)
     for test in tests:
         metrics[f"{test.action}.heterogeneity_gain"] = test.gain
         metrics[f"{test.action}.heterogeneity_low"] = test.low

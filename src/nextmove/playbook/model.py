@@ -172,6 +172,14 @@ class ValueModel(_Section):
     default_margin: Share = 0.7
     products: dict[Id, ProductValue] = Field(default_factory=dict)
     levers: Levers = Field(default_factory=Levers)
+    unsubscribe_cost: Money = Field(
+        default=0.0,
+        description=(
+            "what a contact who unsubscribes costs (the value of the marketing they will no "
+            "longer receive); a move's expected value subtracts the extra chance of an "
+            "unsubscribe it causes, as learned from the outcomes, times this"
+        ),
+    )
 
 
 class Action(_Section):

@@ -147,3 +147,35 @@ def test_flat_uplift_within_segments_gives_the_simple_policy() -> None:
     in_b = model.uplift(0, b, np.zeros((3, 2)))[:, 0]
     assert np.ptp(in_a) < 0.01 and np.ptp(in_b) < 0.01  # the noise feature does not count
     assert in_b.mean() > in_a.mean() + 0.04  # the segments still differ
+
+
+def test_the_harm_a_motion_does_is_learned_where_it_happens() -> None:
+    rows = simulate(30_000, seed=6)
+    rng = np.random.default_rng(6)
+    # 'helps' makes a fifth of accounts with f1 > 0 unsubscribe; nothing else does harm.
+    chance = 0.01 + np.where((rows.motion == 0) & (rows.features[:, 1] > 0), 0.2, 0.0)
+    unsubscribed = (rng.random(len(chance)) < chance).astype(np.float64)
+    with_harm = TrainingRows(
+        rows.features, rows.interest, rows.product, rows.motion, rows.bought,
+        unsubscribed=unsubscribed,
+    )  # fmt: skip
+    model = fit_response_model(prior(), with_harm)
+    assert model.harm_model is not None
+    features = np.array([[0.0, 1.5], [0.0, -1.5]])
+    helps, idle = model.harm(0, features), model.harm(1, features)
+    assert helps[0] > 0.1 and helps[0] > helps[1] + 0.08
+    assert (idle < 0.02).all() and (idle >= 0).all()
+    restored = ResponseModel.from_dict(model.to_dict())
+    assert np.allclose(restored.harm(0, features), helps)
+    assert model.metrics["harm.unsubscribes"] == unsubscribed.sum()
+
+
+def test_no_unsubscribes_no_harm_model() -> None:
+    rows = simulate(3_000, seed=7)
+    quiet = TrainingRows(
+        rows.features, rows.interest, rows.product, rows.motion, rows.bought,
+        unsubscribed=np.zeros(len(rows.bought)),
+    )  # fmt: skip
+    model = fit_response_model(prior(), quiet)
+    assert model.harm_model is None
+    assert (model.harm(0, np.zeros((2, 2))) == 0).all()
