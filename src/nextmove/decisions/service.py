@@ -10,14 +10,16 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 from sqlalchemy import Engine
 
 from nextmove.decisions.candidates import Catalog, buyable, catalog_of
 from nextmove.decisions.capacity import remaining_capacities
-from nextmove.decisions.context import ContextInputs, build_context
+from nextmove.decisions.context import AccountContext, ContextInputs, build_context
 from nextmove.decisions.pipeline import DecisionBatch, decide_accounts
 from nextmove.decisions.repository import DecisionRepository
 from nextmove.decisions.scoring import Scorer
@@ -295,6 +297,10 @@ def _training_rows(
     bought = frames["outcomes"].filter(
         pl.col("outcome_type").is_in(_BOUGHT) & pl.col("product_id").is_not_null()
     )
+    unsubscribes = frames["outcomes"].filter(
+        pl.col("outcome_type") == OutcomeType.UNSUBSCRIBE.value
+    )
+    groups: dict[str, int] = {}
     parts: list[TrainingRows] = []
     for (decided_at,), day in sample.group_by("as_of", maintain_order=True):
         assert isinstance(decided_at, datetime)
@@ -313,9 +319,17 @@ def _training_rows(
             .select("account_id", "product_id")
             .unique()
         )
+        left = unsubscribes.filter(
+            (pl.col("occurred_at") > decided_at) & (pl.col("occurred_at") <= until)
+        )
         parts.append(
             _rows_of_day(
-                day, context.frame, context.product_interest, purchases, playbook, catalog, actions
+                day,
+                context,
+                _Labels(purchases, frozenset(left["account_id"].to_list()), groups),
+                playbook,
+                catalog,
+                actions,
             )
         )
     if not parts:
@@ -333,40 +347,64 @@ def _training_rows(
         product=np.concatenate([p.product for p in parts]),
         motion=np.concatenate([p.motion for p in parts]),
         bought=np.concatenate([p.bought for p in parts]),
+        group=np.concatenate([_given(p.group) for p in parts]),
+        unsubscribed=np.concatenate([_given(p.unsubscribed) for p in parts]),
+        decision_row=np.concatenate([_given(p.decision_row) for p in parts]),
     )
+
+
+_T = TypeVar("_T", bound=np.generic)
+
+
+def _given(values: npt.NDArray[_T] | None) -> npt.NDArray[_T]:
+    assert values is not None  # _rows_of_day always fills them
+    return values
+
+
+@dataclass(frozen=True)
+class _Labels:
+    """What followed one day's decisions, and the account numbering shared across days."""
+
+    purchases: pl.DataFrame
+    """(account_id, product_id) bought within the window."""
+    unsubscribed: frozenset[str]
+    """Accounts with an unsubscribe within the window."""
+    groups: dict[str, int]
 
 
 def _rows_of_day(
     day: pl.DataFrame,
-    frame: pl.DataFrame,
-    interest_frame: pl.DataFrame,
-    purchases: pl.DataFrame,
+    context: AccountContext,
+    labels: _Labels,
     playbook: Playbook,
     catalog: Catalog,
     actions: tuple[str, ...],
 ) -> TrainingRows:
     """Treated rows for the product each action carried; control rows for every buyable one."""
+    frame = context.frame
     features = account_features(frame, playbook).matrix
-    interest = product_interest(interest_frame, frame["account_id"], catalog.product_ids)
+    interest = product_interest(context.product_interest, frame["account_id"], catalog.product_ids)
     can_buy = buyable(frame, catalog)
     position = {account: i for i, account in enumerate(frame["account_id"].to_list())}
     product_position = {p: j for j, p in enumerate(catalog.product_ids)}
-    bought = {(a, p) for a, p in purchases.iter_rows()}
+    bought = {(a, p) for a, p in labels.purchases.iter_rows()}
     motion_of = {name: k for k, name in enumerate(actions)}
-    accounts, products, motions = [], [], []
+    accounts, products, motions, first = [], [], [], []
     for account, action, product in day.select("account_id", "action", "product_id").iter_rows():
         i = position.get(account)
         if i is None:
             continue
         if action == "no_action":
-            for j in np.flatnonzero(can_buy[i]):
+            for n, j in enumerate(np.flatnonzero(can_buy[i])):
                 accounts.append(i)
                 products.append(int(j))
                 motions.append(-1)
+                first.append(n == 0)
         elif action in motion_of and product in product_position:
             accounts.append(i)
             products.append(product_position[product])
             motions.append(motion_of[action])
+            first.append(True)
     a = np.asarray(accounts, dtype=np.int64)
     p = np.asarray(products, dtype=np.int64)
     ids = frame["account_id"].to_list()
@@ -380,4 +418,7 @@ def _rows_of_day(
         product=p,
         motion=np.asarray(motions, dtype=np.int64),
         bought=outcome,
+        group=np.array([labels.groups.setdefault(ids[i], len(labels.groups)) for i in a], np.int64),
+        unsubscribed=np.array([ids[i] in labels.unsubscribed for i in a], dtype=np.float64),
+        decision_row=np.asarray(first, dtype=bool),
     )

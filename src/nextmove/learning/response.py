@@ -129,23 +129,27 @@ class ResponseModel:
     def version(self) -> str:
         """A content hash: the same model always has the same version."""
         digest = hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode())
-        return ("prior-" if self.coefs.size == 0 else "m-") + digest.hexdigest()[:12]
+        return ("m-" if self.learned else "prior-") + digest.hexdigest()[:12]
 
     @property
     def learned(self) -> bool:
-        """Whether any history was learned from."""
+        """Whether any history was learned from (purchases or harm)."""
+        return self._fitted or self.harm_model is not None
+
+    @property
+    def _fitted(self) -> bool:
         return self.coefs.size > 0
 
     def weight(self, action: int) -> float:
         """How much the learned uplift of ``action`` counts against its prior."""
-        if not self.learned:
+        if not self._fitted:
             return 0.0
         n = self.logged[action]
         return n / (n + PRIOR_STRENGTH)
 
     def base_rate(self, features: Floats, interest: Floats) -> Floats:
         """P(buy | no action): accounts × products."""
-        if not self.learned:
+        if not self._fitted:
             return DAY_ONE_BASE_RATE * (1.0 + 2.0 * _interest_factor(interest))
         logit = self._base_logit(self.coefs.mean(axis=0), features, interest)
         return np.asarray(expit(logit))
@@ -302,12 +306,17 @@ def prior_model(
 def fit_response_model(prior: ResponseModel, rows: TrainingRows, *, seed: int = 0) -> ResponseModel:
     """Fit the model on logged rows; the prior model when they cannot support a fit.
 
-    A fit needs both outcomes (some bought, some not) among the rows.
+    A fit needs both outcomes (some bought, some not) among the rows; without, only the
+    harm model may be learned.
     """
     n = len(rows.bought)
     positives = float(rows.bought.sum())
     if n == 0 or positives == 0 or positives == n:
-        return prior
+        harm = _harm_model(prior, rows)
+        if harm is None:
+            return prior
+        metrics = {"harm.unsubscribes": float(harm.unsubscribes)}
+        return replace(prior, harm_model=harm, rows=n, metrics=metrics)
     mean = rows.features.mean(axis=0)
     scale = rows.features.std(axis=0)
     scale = np.where(scale > 1e-9, scale, 1.0)
