@@ -27,9 +27,9 @@ def test_unsubscribes_after_moves_are_learned_as_harm_and_charged(
     engine: Engine, harm_company: Path
 ) -> None:
     engine.import_folder(harm_company)
-    text = EXAMPLE.read_text(encoding="utf-8").replace(
-        "default_margin: 0.75", "default_margin: 0.75\n  unsubscribe_cost: 2000"
-    )
+    text = EXAMPLE.read_text(encoding="utf-8")
+    assert "unsubscribe_cost: 400 " in text
+    text = text.replace("unsubscribe_cost: 400 ", "unsubscribe_cost: 2000 ")
     engine.apply_playbook(text, message="an unsubscribe costs 2000")
     first = engine.decide(as_of=AS_OF).decisions
     emailed = first.filter(pl.col("action") == "digital_program")["account_id"].to_list()
