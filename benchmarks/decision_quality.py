@@ -71,6 +71,8 @@ class Result:
     policy: str
     daily: list[float] = field(default_factory=list)
     moves: dict[str, int] = field(default_factory=dict)
+    by_motion: dict[str, list[float]] = field(default_factory=dict)
+    """Value per motion and half of the run."""
     breaches: int = 0
     seconds: float = 0.0
 
@@ -163,10 +165,13 @@ def run_policy(
             )
             ids, motions = made["account_id"].to_list(), made["action"].to_list()
             products = made["product_id"].to_list()
-            value = world.expected_value(ids, motions, products).sum() if ids else 0.0
-            result.daily.append(float(value) - sum(costs[m] for m in motions))
-            for motion in motions:
+            worth = world.expected_value(ids, motions, products) if ids else np.zeros(0)
+            net = worth - np.array([costs[m] for m in motions])
+            result.daily.append(float(net.sum()))
+            half = 0 if day < days // 2 else 1
+            for motion, value in zip(motions, net, strict=True):
                 result.moves[motion] = result.moves.get(motion, 0) + 1
+                result.by_motion.setdefault(motion, [0.0, 0.0])[half] += float(value)
             moves = pl.DataFrame(
                 {"account_id": ids, "motion": motions, "product_id": products},
                 schema={"account_id": pl.String, "motion": pl.String, "product_id": pl.String},
@@ -306,13 +311,16 @@ def print_table(seed: int, accounts: int, days: int, results: list[Result]) -> N
     oracle = next((r for r in results if r.policy == "oracle"), None)
     print(f"\nseed {seed} · {accounts:,} accounts · {days} days (change on day {days // 2})")
     print(f"{'policy':<14} {'1st half':>12} {'2nd half':>12} {'share 1st':>10} "
-          f"{'share 2nd':>10} {'breaches':>9}  moves")  # fmt: skip
+          f"{'share 2nd':>10} {'breaches':>9}  moves (value 1st / 2nd half)")  # fmt: skip
     for r in results:
         shares = [
             f"{r.half(h) / oracle.half(h):>10.1%}" if oracle and oracle.half(h) else f"{'':>10}"
             for h in (0, 1)
         ]
-        moves = ", ".join(f"{k} {v:,}" for k, v in sorted(r.moves.items()))
+        moves = ", ".join(
+            f"{k} {v:,} ({r.by_motion[k][0]:,.0f} / {r.by_motion[k][1]:,.0f})"
+            for k, v in sorted(r.moves.items())
+        )
         print(
             f"{r.policy:<14} {r.half(0):>12,.0f} {r.half(1):>12,.0f} {shares[0]} {shares[1]} "
             f"{r.breaches:>9}  {moves}"

@@ -14,9 +14,14 @@ from nextmove.config import Settings
 from nextmove.domain import RECORD_TYPES, Record
 from nextmove.engine_autonomy import AutonomyCalls
 from nextmove.engine_decisions import DecisionCalls
+from nextmove.engine_execution import ExecutionCalls
 from nextmove.engine_governance import GovernanceCalls
+from nextmove.engine_loop import LoopCalls
+from nextmove.engine_measurement import MeasurementCalls
 from nextmove.engine_playbook import PlaybookCalls
 from nextmove.errors import AuthenticationFailed, ImportFailed, NotFound
+from nextmove.execution.connectors.registry import ConnectorSet, dry_run_connectors
+from nextmove.execution.dispatcher import Dispatcher
 from nextmove.foundation.identity import DuplicatePair
 from nextmove.foundation.model import ColumnMapping, FileFormat, ImportSummary, QuarantineEntry
 from nextmove.foundation.readiness import ReadinessReport, load_rules
@@ -42,8 +47,16 @@ LOCAL_OPERATOR = Actor(user_id="local", role=Role.ADMIN)
 """Who acts on an installation that has no users yet (single-user, on one machine)."""
 
 
-class Engine(GovernanceCalls, PlaybookCalls, AutonomyCalls, DecisionCalls):
-    """nextmove on one database: import, check the foundation, govern, and (later) decide.
+class Engine(
+    LoopCalls,
+    ExecutionCalls,
+    GovernanceCalls,
+    PlaybookCalls,
+    AutonomyCalls,
+    DecisionCalls,
+    MeasurementCalls,
+):
+    """nextmove on one database: import, check the foundation, govern, decide and act.
 
     Build it with :meth:`Engine.open`; close it (or use ``with``) when done. Every call
     acts as one user: the one named by ``Settings.user`` and proven by its token, or,
@@ -51,11 +64,21 @@ class Engine(GovernanceCalls, PlaybookCalls, AutonomyCalls, DecisionCalls):
     Each call checks that user's role, so every door inherits the same access control.
     """
 
-    def __init__(self, *, database: SqlEngine, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        database: SqlEngine,
+        settings: Settings,
+        clock: Clock,
+        connectors: ConnectorSet | None = None,
+    ) -> None:
         self._database = database
         self._settings = settings
         self._clock = clock
         self._actor: Actor | None = None
+        self._connectors = connectors if connectors is not None else dry_run_connectors()
+        self._dispatcher: Dispatcher | None = None
+        self._absent: frozenset[str] = frozenset()
 
     def identity(self) -> Actor:
         """Return the acting user, authenticating it on first use."""
@@ -102,13 +125,19 @@ class Engine(GovernanceCalls, PlaybookCalls, AutonomyCalls, DecisionCalls):
         self.close()
 
     def close(self) -> None:
-        """Release database connections."""
+        """Release connectors and database connections."""
+        self._connectors.close()
         self._database.dispose()
 
     @property
     def settings(self) -> Settings:
         """The settings this engine was built from."""
         return self._settings
+
+    @property
+    def clock(self) -> Clock:
+        """The clock this engine reads "now" from (the wall clock, or a simulated one)."""
+        return self._clock
 
     @property
     def database(self) -> SqlEngine:

@@ -6,7 +6,7 @@ switches engaged and the autonomy demotions holding at the moment of the call.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
 import polars as pl
@@ -16,7 +16,7 @@ from sqlalchemy import Engine as SqlEngine
 from nextmove.decisions import service
 from nextmove.decisions.repository import DecisionRepository
 from nextmove.decisions.scoring import Scorer
-from nextmove.decisions.service import DecisionRun, LearnReport
+from nextmove.decisions.service import DecisionRun, LearnReport, StoredHook
 from nextmove.domain import Outcome
 from nextmove.errors import GovernanceError
 from nextmove.foundation.model import ImportSummary
@@ -47,6 +47,9 @@ class DecisionCalls:
     def _required_playbook(self) -> tuple[Playbook, int]:  # provided by AutonomyCalls
         raise NotImplementedError
 
+    def _acting_on(self, playbook: Playbook, version: int) -> StoredHook:  # ExecutionCalls
+        raise NotImplementedError
+
     def _demote_as_system(
         self,
         trigger: DemotionTrigger,
@@ -59,14 +62,17 @@ class DecisionCalls:
     def decide(self, *, as_of: datetime, scorer: Scorer | None = None) -> DecisionRun:
         """Decide every account's next move as of ``as_of`` and store the decisions.
 
-        ``scorer`` replaces the learned response model for this run (a challenger policy
-        or a baseline); everything else — guardrails, capacity, autonomy — is the same.
+        What the decisions ask for is queued in the same transaction: ``auto`` moves in
+        the outbox, ``approve`` moves in the approvals queue. ``scorer`` replaces the
+        learned response model for this run (a challenger policy or a baseline); everything
+        else — guardrails, capacity, autonomy — is the same.
         """
         return self._decide(as_of, None, scorer)
 
-    def decide_for(self, account_id: str, *, as_of: datetime) -> DecisionRun:
-        """Decide one account now (e.g. when a signal arrives): the same logic as ``decide``."""
-        return self._decide(as_of, [account_id])
+    def decide_for(self, account_id: str | Sequence[str], *, as_of: datetime) -> DecisionRun:
+        """Decide one account (or a few) now, e.g. when a signal arrives: as ``decide`` does."""
+        ids = [account_id] if isinstance(account_id, str) else list(dict.fromkeys(account_id))
+        return self._decide(as_of, ids)
 
     def _decide(
         self, as_of: datetime, account_ids: list[str] | None, scorer: Scorer | None = None
@@ -86,6 +92,7 @@ class DecisionCalls:
             now=self._clock(),
             account_ids=account_ids,
             scorer=scorer,
+            on_stored=self._acting_on(playbook, version),
         )
         if run.batch.breaches:
             # The last guardrail pass refused moves the engine had chosen: they were dropped,

@@ -30,6 +30,7 @@ from nextmove.governance.model import (
 )
 from nextmove.playbook import service as playbook_service
 from nextmove.playbook.loader import load_playbook
+from nextmove.store import UnitOfWork
 
 __all__ = ["GovernanceCalls"]
 
@@ -42,6 +43,9 @@ class GovernanceCalls:
 
     def identity(self) -> Actor:  # provided by Engine
         raise NotImplementedError
+
+    def _enqueue_if_approved(self, uow: UnitOfWork, approval: Approval) -> None:
+        raise NotImplementedError  # provided by ExecutionCalls
 
     # users -----------------------------------------------------------------------
     def bootstrap_admin(self, user_id: str, name: str) -> tuple[User, str]:
@@ -165,10 +169,17 @@ class GovernanceCalls:
         return required_approvers_for(playbook, action, value), active.version
 
     def approve(self, approval_id: int) -> Approval:
-        """Approve a pending action (never one you requested)."""
-        return queue_service.approve(
-            store=self._database, actor=self.identity(), approval_id=approval_id, now=self._clock
-        )
+        """Approve a pending action (never one you requested).
+
+        Once approved, the action is in the outbox, written in the same transaction.
+        """
+        with UnitOfWork(self._database) as uow:
+            approval = queue_service.approve(
+                store=uow, actor=self.identity(), approval_id=approval_id, now=self._clock
+            )
+            self._enqueue_if_approved(uow, approval)
+            uow.commit()
+        return approval
 
     def reject(self, approval_id: int, reason: str) -> Approval:
         """Reject a pending action, with a reason."""
@@ -181,14 +192,18 @@ class GovernanceCalls:
         )
 
     def edit_and_approve(self, approval_id: int, changes: Mapping[str, JsonValue]) -> Approval:
-        """Change a pending action's payload, then approve it."""
-        return queue_service.edit_and_approve(
-            store=self._database,
-            actor=self.identity(),
-            approval_id=approval_id,
-            payload_changes=dict(changes),
-            now=self._clock,
-        )
+        """Change a pending action's payload, then approve it (and enqueue it once approved)."""
+        with UnitOfWork(self._database) as uow:
+            approval = queue_service.edit_and_approve(
+                store=uow,
+                actor=self.identity(),
+                approval_id=approval_id,
+                payload_changes=dict(changes),
+                now=self._clock,
+            )
+            self._enqueue_if_approved(uow, approval)
+            uow.commit()
+        return approval
 
     def expire_approvals(self) -> list[Approval]:
         """Expire pending approvals past their deadline; return them."""

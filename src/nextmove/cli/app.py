@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import yaml
 
 from nextmove.bootstrap import system_clock
+from nextmove.cli.agent import dispatch_command, outbox_command, run_command, status_command
 from nextmove.cli.autonomy import app as autonomy_app
 from nextmove.cli.console import (
     console,
@@ -23,13 +24,20 @@ from nextmove.cli.console import (
     print_summary,
     write_quarantine_csv,
 )
-from nextmove.cli.decisions import decide_command, decisions_command, learn_command, print_run
+from nextmove.cli.decisions import decide_command, decisions_command, learn_command
+from nextmove.cli.demo import run_simulated_days
 from nextmove.cli.governance import (
     approvals_app,
     audit_app,
     exceptions_app,
     kill_app,
     users_app,
+)
+from nextmove.cli.measurement import (
+    evaluate_command,
+    impact_command,
+    monitor_command,
+    report_command,
 )
 from nextmove.cli.playbook import app as playbook_app
 from nextmove.cli.session import DatabaseOption, open_engine
@@ -41,6 +49,9 @@ from nextmove.foundation.mappings import available_mappings
 from nextmove.foundation.model import FileFormat
 from nextmove.foundation.readiness import ReadinessReport
 from nextmove.foundation.report import render_html, render_json, render_markdown, render_rich
+
+if TYPE_CHECKING:
+    from nextmove.sim import SyntheticCompany
 
 __all__ = ["app", "main"]
 
@@ -64,6 +75,14 @@ app.add_typer(autonomy_app, name="autonomy")
 app.command("decide")(decide_command)
 app.command("decisions")(decisions_command)
 app.command("learn")(learn_command)
+app.command("run")(run_command)
+app.command("status")(status_command)
+app.command("outbox")(outbox_command)
+app.command("dispatch")(dispatch_command)
+app.command("impact")(impact_command)
+app.command("monitor")(monitor_command)
+app.command("evaluate")(evaluate_command)
+app.command("report")(report_command)
 
 
 @db_app.command("upgrade")
@@ -260,18 +279,20 @@ def sim_generate(
     ),
 ) -> None:
     """Write a synthetic B2B company as import files with a manifest.yaml."""
-    manifest = _generate(out, accounts=accounts, seed=seed, file_format=file_format)
+    manifest, _company = _generate(out, accounts=accounts, seed=seed, file_format=file_format)
     console.print(
         f"wrote {manifest.parent} (import it with `nextmove import-folder {manifest.parent}`)"
     )
 
 
-def _generate(out: Path, *, accounts: int, seed: int, file_format: FileFormat) -> Path:
+def _generate(
+    out: Path, *, accounts: int, seed: int, file_format: FileFormat
+) -> tuple[Path, SyntheticCompany]:
     from nextmove.sim import SimConfig, generate, write_company
 
     with console.status(f"generating {accounts:,} accounts"):
         company = generate(SimConfig(seed=seed, accounts=accounts))
-        return write_company(company, out, fmt=file_format.value)
+        return write_company(company, out, fmt=file_format.value), company
 
 
 @app.command("demo")
@@ -284,11 +305,12 @@ def demo_command(
     playbook: Annotated[
         Path, typer.Option(help="playbook to check and apply against the company")
     ] = Path("examples/playbooks/b2b_saas.yaml"),
+    days: Annotated[int, typer.Option(help="simulated days the agent loop runs")] = 60,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Generate a synthetic company, import it like a real one, report its readiness, and
-    apply the example playbook to it."""
-    manifest = _generate(
+    """Generate a synthetic company, import it like a real one, report its readiness, apply
+    the example playbook, then run the agent loop against it for simulated days."""
+    manifest, company = _generate(
         workdir / "company", accounts=accounts, seed=seed, file_format=FileFormat.CSV
     )
     as_of = date.fromisoformat(str(yaml.safe_load(manifest.read_text(encoding="utf-8"))["as_of"]))
@@ -300,23 +322,20 @@ def demo_command(
             print_summary(summary)
         report = engine.readiness(as_of=as_of)
         applied = _apply_demo_playbook(engine, playbook)
-        run = (
-            engine.decide(as_of=datetime.combine(as_of, time(23, 59), tzinfo=UTC))
-            if (engine.playbook() is not None)
-            else None
-        )
+        active = engine.playbook() is not None
     console.rule(f"foundation readiness as of {as_of}")
     _emit_report(report, ReportFormat.TABLE, None)
     console.rule("playbook")
     console.print(applied)
-    if run is not None:
-        console.rule("decisions")
-        print_run(run)
     html = workdir / "readiness.html"
     html.write_text(render_html(report), encoding="utf-8")
+    if active and days > 0:
+        console.rule(f"the agent loop: {days} simulated days from {as_of}")
+        run_simulated_days(company, days=days, database_url=database_url, seed=seed)
     console.print(
         f"\nFull report: {html}  ·  rejected rows: `nextmove quarantine`  ·  "
-        "duplicates: `nextmove duplicates`  ·  decisions: `nextmove decisions`"
+        "duplicates: `nextmove duplicates`  ·  decisions: `nextmove decisions`  ·  "
+        "queues: `nextmove status`, `nextmove outbox`, `nextmove approvals list`"
     )
 
 

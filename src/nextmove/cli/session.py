@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -26,13 +28,21 @@ DatabaseOption = Annotated[
 
 
 @contextmanager
-def open_engine(database_url: str | None, *, auto_migrate: bool | None = None) -> Iterator[Engine]:
+def open_engine(
+    database_url: str | None,
+    *,
+    auto_migrate: bool | None = None,
+    connectors_file: Path | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Iterator[Engine]:
     """The Engine, acting as the configured identity (NEXTMOVE_USER + NEXTMOVE_TOKEN)."""
     settings = Settings()
     if database_url:
         settings = settings.model_copy(update={"database_url": database_url})
     if auto_migrate is not None:
         settings = settings.model_copy(update={"auto_migrate": auto_migrate})
+    if connectors_file is not None:
+        settings = settings.model_copy(update={"connectors_file": connectors_file})
     # The clock is looked up here, at call time, so tests can move it.
-    with Engine.open(settings=settings, clock=system_clock) as engine:
+    with Engine.open(settings=settings, clock=clock or system_clock) as engine:
         yield engine

@@ -116,13 +116,9 @@ def sale_values(playbook: Playbook, catalog: Catalog, segments: pl.Series) -> Fl
     playbook's default) × horizon in years × the product's lever.
     """
     years = playbook.value.horizon_months / 12.0
-    segment_values = segments.fill_null("").to_list()
-    distinct = sorted(set(segment_values))
-    codes = (
-        pl.Series(segment_values)
-        .replace_strict({s: i for i, s in enumerate(distinct)}, return_dtype=pl.Int64)
-        .to_numpy()
-    )
+    named = segments.cast(pl.String).fill_null("")
+    distinct = sorted(named.unique().to_list())
+    codes = named.cast(pl.Enum(distinct)).to_physical().cast(pl.Int64).to_numpy()
     table = np.zeros((len(distinct), len(catalog.product_ids)))
     for column, product_id in enumerate(catalog.product_ids):
         declared = playbook.value.products.get(product_id)

@@ -30,7 +30,7 @@ def remaining_capacities(
     Each limit keeps the smaller of the day's and the week's room, per group.
     """
     teams = {name: action.team for name, action in playbook.actions.items()}
-    today, this_week = (_with_teams(frame, teams) for frame in (today, this_week))
+    today_counts, week_counts = (_counts(_with_teams(f, teams)) for f in (today, this_week))
     result = []
     for limit in capacities:
         team = limit.rule_id.removeprefix("capacity.").removesuffix(".per_owner")
@@ -41,8 +41,8 @@ def remaining_capacities(
         per_owner = limit.group == "owner_id"
         day = declared.per_owner_per_day if per_owner else declared.per_day
         week = declared.per_owner_per_week if per_owner else declared.per_week
-        used_day = _used(today, limit)
-        used_week = _used(this_week, limit)
+        used_day = _used(today_counts, limit)
+        used_week = _used(week_counts, limit)
         groups = set(used_day) | set(used_week) | set(limit.limits)
         room = {
             group: _room(day, used_day.get(group, 0), week, used_week.get(group, 0))
@@ -57,17 +57,24 @@ def _with_teams(decisions: pl.DataFrame, teams: dict[str, str | None]) -> pl.Dat
     return decisions.with_columns(team_id=team)
 
 
-def _used(decisions: pl.DataFrame, limit: CapacityLimit) -> dict[str, int]:
+def _counts(decisions: pl.DataFrame) -> list[dict[str, object]]:
+    """How many decisions share each combination of their values (few: one per action,
+    team and owner), so that each limit sums a short list rather than the decisions."""
     if decisions.height == 0:
-        return {}
-    concerned = decisions.filter(
-        pl.col("action").is_in(list(limit.actions))
-        if limit.actions is not None
-        else pl.col("action") != "no_action"
-    )
-    # A null group (an unowned account) always gets the limit's default, as in the filter.
-    counted = concerned.filter(pl.col(limit.group).is_not_null()).group_by(limit.group).len()
-    return {str(group): int(n) for group, n in counted.iter_rows()}
+        return []
+    return decisions.group_by(decisions.columns).len("_n").to_dicts()
+
+
+def _used(counts: list[dict[str, object]], limit: CapacityLimit) -> dict[str, int]:
+    used: dict[str, int] = {}
+    for row in counts:
+        action, group, n = row["action"], row.get(limit.group), row["_n"]
+        assert isinstance(n, int)
+        concerned = action in limit.actions if limit.actions is not None else action != "no_action"
+        # A null group (an unowned account) always gets the limit's default, as in the filter.
+        if concerned and group is not None:
+            used[str(group)] = used.get(str(group), 0) + n
+    return used
 
 
 def _room(day: int | None, used_day: int, week: int | None, used_week: int) -> int | None:

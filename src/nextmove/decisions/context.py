@@ -89,6 +89,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from nextmove.decisions.compiled import PerPlaybook
 from nextmove.domain import Consent, OpportunityStage, OutcomeType
 from nextmove.governance.guardrail_rules import touches_column
 from nextmove.playbook.context import ContextSchema, default_context_schema, polars_type
@@ -96,6 +97,7 @@ from nextmove.playbook.model import Channel, Playbook, SignalDeclaration, Signal
 from nextmove.playbook.rules import compile_rules
 
 __all__ = [
+    "COLUMNS_READ",
     "FIXED_WINDOWS",
     "INPUT_SCHEMAS",
     "TICKET_PRIORITIES",
@@ -171,6 +173,10 @@ _READ: Final[Mapping[str, str]] = {
     "touches": "account_id contact_id channel occurred_at",
 }
 """The columns the context reads from each input; it ignores the others."""
+COLUMNS_READ: Final[Mapping[str, tuple[str, ...]]] = {
+    kind: tuple(names.split()) for kind, names in _READ.items()
+}
+"""Per input, the columns :func:`build_context` reads (a caller may load only these)."""
 _REQUIRED: Final[Mapping[str, str]] = {
     "accounts": "account_id",
     "contacts": "contact_id account_id",
@@ -187,7 +193,6 @@ _DAY: Final = 86_400_000_000  # microseconds
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _NEVER: Final = np.iinfo(np.int64).min
 _FIXED_POINT: Final = 2.0**32
-_DENSE_KEYS: Final = 1 << 24  # (account, product) pairs counted densely, at 8 bytes each
 _HASH_SEED, _CHECK_SEED = 0x5EED, 0xC0FFEE
 _CLOSED_STAGES: Final = tuple(s.value for s in OpportunityStage if s.is_closed)
 
@@ -257,7 +262,7 @@ def build_context(inputs: ContextInputs, playbook: Playbook, as_of: datetime) ->
         raise ValueError("as_of must be a timezone-aware datetime")
     as_of = as_of.astimezone(UTC)
     clock = _Clock(as_of, (as_of - _EPOCH) // timedelta(microseconds=1))
-    schema = default_context_schema(None, {n: d.kind for n, d in playbook.signals.items()})
+    schema, windows = _READS_OF(playbook, None)
     accounts = _accounts(inputs.accounts)
     index = _AccountIndex(accounts["account_id"])
     products = _Products.of(inputs.products, playbook)
@@ -266,7 +271,7 @@ def build_context(inputs: ContextInputs, playbook: Playbook, as_of: datetime) ->
     holdings, held_since = _holdings(index, inputs.holdings, products, schema, clock)
     outcomes, purchased, complained = _outcomes(index, inputs.outcomes, clock)
     touches, touched = _touches(index, inputs.touches, playbook, contacts["best_contact_id"], clock)
-    signals, interest = _signals(index, inputs.signals, playbook, schema, products, clock)
+    signals, interest = _signals(index, inputs.signals, playbook, schema, windows, products, clock)
     last = {
         "touch": touched,
         "purchase": np.maximum(held_since, purchased),
@@ -462,7 +467,8 @@ def _one_per_account(
         return pl.Series(chosen).replace(-1, None)
     idx, rows = idx[~alone], rows[~alone]
     column = frame[by]
-    if column.null_count() == 0 and column.is_sorted():
+    tied_in_order = column.gather(np.sort(rows))
+    if tied_in_order.null_count() == 0 and tied_in_order.is_sorted():
         # Stored records usually come sorted by id: then position decides alone.
         some = np.bincount(idx, minlength=n) > 0
         chosen[some] = (_latest(n, idx, rows) if last else _lowest(n, idx, rows))[some]
@@ -739,12 +745,12 @@ def _signals(
     signals: pl.DataFrame,
     playbook: Playbook,
     schema: ContextSchema,
+    windows: Mapping[str, tuple[int, ...]],
     products: _Products,
     clock: _Clock,
 ) -> tuple[dict[str, pl.Series], pl.DataFrame]:
     """Columns of every declared signal and ticket priority, and the product interest."""
     events = _events(index, signals, playbook, products, clock)
-    windows = _windows(playbook, schema)
     columns: dict[str, pl.Series] = {}
     interest: list[pl.DataFrame] = []
     open_states: list[pl.DataFrame] = []
@@ -764,6 +770,15 @@ def _signals(
             columns |= _state_columns(index.n, reads, states, clock)
     columns |= _ticket_columns(index.n, open_states, schema)
     return columns, _sorted_interest(index, products, sorted(windows), interest)
+
+
+def _reads_of(playbook: Playbook, _: None) -> tuple[ContextSchema, dict[str, tuple[int, ...]]]:
+    """The context's schema under ``playbook``, and the windows of its count signals."""
+    schema = default_context_schema(None, {n: d.kind for n, d in playbook.signals.items()})
+    return schema, _windows(playbook, schema)
+
+
+_READS_OF = PerPlaybook(_reads_of)
 
 
 def _windows(playbook: Playbook, schema: ContextSchema) -> dict[str, tuple[int, ...]]:
@@ -827,17 +842,11 @@ def _interest(
     in_catalog[[code for _, code in events.products.in_catalog()]] = True
     keep = at[in_catalog[events.product_codes[at]]]
     keys, times = events.idx[keep] * size + events.product_codes[keep], events.times[keep]
-    if n * size <= _DENSE_KEYS:  # count into every possible key: faster than sorting keys
-        score = _decayed(n * size, keys, times, clock.now, declared.half_life_days)
-        recent = _count(n * size, keys, times > clock.after(30))
-        keys = np.flatnonzero((score > 0) | (recent > 0))
-        score, recent = score[keys], recent[keys]
-    else:
-        keys, position = np.unique(keys, return_inverse=True)
-        score = _decayed(len(keys), position, times, clock.now, declared.half_life_days)
-        recent = _count(len(keys), position, times > clock.after(30))
-        positive = (score > 0) | (recent > 0)
-        keys, score, recent = keys[positive], score[positive], recent[positive]
+    keys, position = np.unique(keys, return_inverse=True)
+    score = _decayed(len(keys), position, times, clock.now, declared.half_life_days)
+    recent = _count(len(keys), position, times > clock.after(30))
+    positive = (score > 0) | (recent > 0)
+    keys, score, recent = keys[positive], score[positive], recent[positive]
     return pl.DataFrame(
         {
             "_key": keys.astype(np.int64),

@@ -34,14 +34,19 @@ from scipy.special import ndtr
 from nextmove.decisions.allocation import Capacity, allocate
 from nextmove.decisions.candidates import ActionSpec, Catalog, action_specs
 from nextmove.decisions.context import AccountContext
-from nextmove.decisions.reasons import reasons_column
+from nextmove.decisions.decision_rows import Draws, decision_rows, summary_of
 from nextmove.decisions.scoring import ModelScorer, Scorer, Scores
+from nextmove.decisions.screening import (
+    CANDIDATE_COLUMNS,
+    NOTHING,
+    screen_candidates,
+    with_accounts,
+)
 from nextmove.decisions.selection import exploration_draws, in_holdout
-from nextmove.governance.autonomy import autonomy_levels
 from nextmove.governance.guardrail_rules import CapacityLimit
 from nextmove.governance.guardrails import apply_guardrails
 from nextmove.learning.response import ResponseModel
-from nextmove.playbook.model import AutonomyLevel, Channel, Playbook
+from nextmove.playbook.model import AutonomyLevel, Playbook
 from nextmove.playbook.policy import GuardrailPolicy
 
 __all__ = ["DECISION_COLUMNS", "DecisionBatch", "decide_accounts"]
@@ -51,6 +56,8 @@ Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
 
 NO_ACTION = "no_action"
+EXPLORATION_MIN_CONFIDENCE = 0.25
+"""Exploration tries moves with at least this chance of paying off (P(value > 0))."""
 DECISION_COLUMNS = (
     "account_id",
     "action",
@@ -107,89 +114,48 @@ def decide_accounts(
     if isinstance(scorer, ResponseModel):
         scorer = ModelScorer(scorer)
     scored = scorer.score(context, playbook, catalog, specs)
+    limits = {c.rule_id: c for c in (policy.capacities if capacities is None else capacities)}
     needed = {"account_id", "owner_id", "segment", *policy.columns} & set(frame.columns)
-    candidates = _candidate_rows(
-        frame.select(c for c in frame.columns if c in needed),
-        scored,
-        catalog,
-        specs,
-        playbook,
-        demoted or {},
+    accounts = frame.select(c for c in frame.columns if c in needed)
+    grouped = {c for limit in limits.values() for c in limit.columns}
+    kept = sorted(({"account_id"} | grouped) & set(accounts.columns) - set(CANDIDATE_COLUMNS))
+    screened = screen_candidates(
+        accounts, scored, catalog, specs, playbook, demoted or {}, policy, kept
     )
-    checked = apply_guardrails(candidates, policy.rules)
-    allowed = _with_confidence(checked.allowed, scored, specs)
+    allowed = _with_confidence(screened.allowed, scored, specs)
     holdout = in_holdout(frame["account_id"], playbook.measurement.holdout_share)
     options = _options(allowed, playbook, holdout, frame)
-    limits = {c.rule_id: c for c in (policy.capacities if capacities is None else capacities)}
     epsilon = playbook.measurement.exploration_budget
     explore_draw, pick_draw = exploration_draws(frame["account_id"], context.as_of)
     explores = (explore_draw < epsilon) & ~holdout
-    picks = _exploration_picks(allowed, explores, pick_draw)
+    explorable = _explorable(allowed, options)
+    picks = _exploration_picks(explorable, explores, pick_draw)
     chosen, shadow = _allocate(options, picks, explores, limits)
     final = apply_guardrails(
-        chosen.filter(pl.col("action") != NO_ACTION),
+        with_accounts(chosen.filter(pl.col("action") != NO_ACTION), accounts),
         policy.rules,
         list(limits.values()),
         priority="score",
         one_action_per_account=True,
     )
-    decisions = _decisions(
-        frame, final.allowed, allowed, options, checked.blocked, holdout, explores, epsilon
+    decisions = decision_rows(
+        frame,
+        final.allowed,
+        allowed,
+        options,
+        screened.blocked,
+        Draws(holdout, explores, epsilon, explorable),
+        [spec.name for spec in specs or [NOTHING]],
     )
     return DecisionBatch(
         decisions=decisions,
         shadow_prices=shadow,
-        blocked=checked.blocked_counts(),
+        blocked=screened.blocked.counts(),
         as_of=context.as_of,
         model_version=scored.version,
-        breaches=final.blocked.height,
-        summary=_summary(decisions, final.blocked.height),
+        breaches=final.blocked_count,
+        summary=summary_of(decisions, final.blocked_count),
     )
-
-
-_NOTHING = ActionSpec("no_action", Channel.NONE, None, 0.0, 1.0, ())
-"""Stands in when a playbook has no action besides no_action: no candidate rows."""
-
-
-def _candidate_rows(
-    frame: pl.DataFrame,
-    scored: Scores,
-    catalog: Catalog,
-    specs: Sequence[ActionSpec],
-    playbook: Playbook,
-    demoted: Mapping[str, AutonomyLevel],
-) -> pl.DataFrame:
-    """One row per (account, action) with a product, with what the guardrails read."""
-    ids = pl.Series(catalog.product_ids, dtype=pl.String)
-    parts = []
-    for k, spec in enumerate(specs or [_NOTHING]):
-        product = scored.product.get(spec.name, np.full(frame.height, -1))
-        rows = np.flatnonzero(product >= 0)
-        ev = scored.expected_value[spec.name][rows] if len(rows) else np.zeros(0)
-        parts.append(
-            frame[rows].with_columns(
-                row=pl.Series(rows, dtype=pl.Int64),
-                action=pl.lit(spec.name, dtype=pl.String),
-                action_index=pl.lit(k, dtype=pl.Int64),
-                motion=pl.lit(spec.name, dtype=pl.String),
-                channel=pl.lit(spec.channel.value, dtype=pl.String),
-                team_id=pl.lit(spec.team, dtype=pl.String),
-                product_id=ids.gather(product[rows])
-                if len(rows)
-                else pl.Series([], dtype=pl.String),
-                product_index=pl.Series(product[rows], dtype=pl.Int64),
-                expected_value=pl.Series(ev, dtype=pl.Float64),
-                score=pl.Series(ev * spec.lever, dtype=pl.Float64),
-                uplift=pl.Series(
-                    scored.uplift[spec.name][rows] if len(rows) else [], dtype=pl.Float64
-                ),
-                value=pl.Series(
-                    scored.value[spec.name][rows] if len(rows) else [], dtype=pl.Float64
-                ),
-            )
-        )
-    candidates = pl.concat(parts, how="vertical")
-    return candidates.with_columns(autonomy_levels(playbook, candidates, demoted))
 
 
 def _with_confidence(
@@ -250,7 +216,6 @@ def _uses(
     options: pl.DataFrame, limits: Mapping[str, CapacityLimit]
 ) -> tuple[pl.Series, list[Capacity]]:
     """Each option's constraint ids, and every constraint's limit."""
-    uses = pl.Series([[]] * options.height, dtype=pl.List(pl.String))
     capacities: dict[str, int] = {}
     parts = []
     for limit in limits.values():
@@ -267,8 +232,8 @@ def _uses(
             cap = limit.limits.get(value, limit.default)
             if cap is not None:
                 capacities[f"{limit.rule_id}:{value}"] = int(cap)
-    if parts:
-        uses = options.select(pl.concat_list(parts).list.drop_nulls().alias("uses")).to_series()
+    listed = pl.concat_list(parts).list.drop_nulls() if parts else pl.lit([], pl.List(pl.String))
+    uses = options.with_columns(listed.alias("uses"))["uses"]
     return uses, [Capacity(c, v) for c, v in sorted(capacities.items())]
 
 
@@ -347,6 +312,17 @@ _NO_PRICES = pl.DataFrame(
 )
 
 
+def _explorable(allowed: pl.DataFrame, options: pl.DataFrame) -> pl.DataFrame:
+    """What exploration draws from: allowed moves with a fair chance of paying off (or
+    that the engine would make anyway), so exploring does not pay for hopeless moves."""
+    plausible = allowed.filter(pl.col("confidence") >= EXPLORATION_MIN_CONFIDENCE)
+    return (
+        pl.concat([plausible, options], how="vertical_relaxed")
+        .unique(subset=["row", "action_index"], keep="first")
+        .sort("row", "action_index")
+    )
+
+
 def _exploration_picks(allowed: pl.DataFrame, explores: Bools, draw: Floats) -> pl.DataFrame:
     """The option each exploring account draws (dropped when it drew doing nothing)."""
     pool = allowed.filter(pl.Series(explores).gather(allowed["row"]))
@@ -365,93 +341,3 @@ def _exploration_picks(allowed: pl.DataFrame, explores: Bools, draw: Floats) -> 
 
 
 # --- the decisions -----------------------------------------------------------------------
-
-
-def _decisions(
-    frame: pl.DataFrame,
-    chosen: pl.DataFrame,
-    allowed: pl.DataFrame,
-    options: pl.DataFrame,
-    blocked: pl.DataFrame,
-    holdout: Bools,
-    explores: Bools,
-    epsilon: float,
-) -> pl.DataFrame:
-    """One row per account: its chosen action, else no_action, with its propensity.
-
-    P(choice) is 1 in the holdout; ``(1 − ε) + ε / n`` for an account that did not
-    explore (the allocation's choice), and ``ε / n + (1 − ε)·[it is the best option]`` for
-    one that did, ``n`` being its allowed options plus doing nothing. Where capacity binds,
-    the best option before allocation stands in for the allocation's choice.
-    """
-    n = frame.height
-    base = pl.DataFrame(
-        {
-            "row": pl.Series(np.arange(n), dtype=pl.Int64),
-            "account_id": frame["account_id"],
-            "owner_id": frame["owner_id"],
-            "holdout": pl.Series(holdout),
-            "explored": pl.Series(explores),
-        }
-    )
-    picked = chosen.select(
-        "row",
-        "action",
-        "product_id",
-        "expected_value",
-        "score",
-        "uplift",
-        "confidence",
-        "autonomy",
-        "value",
-    )
-    counts = allowed.group_by("row").agg(n_options=pl.len() + 1) if allowed.height else None
-    best = (
-        options.sort("score", descending=True)
-        .group_by("row", maintain_order=True)
-        .first()
-        .select("row", best_action=pl.col("action"))
-        if options.height
-        else pl.DataFrame(schema={"row": pl.Int64, "best_action": pl.String})
-    )
-    decisions = base.join(picked, on="row", how="left").join(best, on="row", how="left")
-    if counts is not None:
-        decisions = decisions.join(counts, on="row", how="left")
-    else:
-        decisions = decisions.with_columns(n_options=pl.lit(None, dtype=pl.UInt32))
-    decisions = decisions.with_columns(
-        action=pl.col("action").fill_null(NO_ACTION),
-        n_options=pl.col("n_options").fill_null(1).cast(pl.Float64),
-        best_action=pl.col("best_action").fill_null(NO_ACTION),
-    )
-    greedy = (pl.col("action") == pl.col("best_action")).cast(pl.Float64)
-    decisions = decisions.with_columns(
-        expected_value=pl.col("expected_value").fill_null(0.0),
-        score=pl.col("score").fill_null(0.0),
-        uplift=pl.col("uplift").fill_null(0.0),
-        confidence=pl.col("confidence").fill_null(1.0),
-        autonomy=pl.col("autonomy").fill_null(AutonomyLevel.AUTO.value),
-        propensity=pl.when(pl.col("holdout"))
-        .then(1.0)
-        .when(pl.col("explored"))
-        .then(epsilon / pl.col("n_options") + (1.0 - epsilon) * greedy)
-        .otherwise(1.0 - epsilon + epsilon / pl.col("n_options")),
-    )
-    decisions = decisions.with_columns(reasons=reasons_column(decisions, allowed, options, blocked))
-    return decisions.sort("row").select(DECISION_COLUMNS)
-
-
-def _summary(decisions: pl.DataFrame, breaches: int) -> dict[str, object]:
-    by_action = decisions.group_by("action").len().sort("action")
-    acting = decisions.filter(pl.col("action") != NO_ACTION)
-    return {
-        "accounts": decisions.height,
-        "by_action": dict(
-            zip(by_action["action"].to_list(), by_action["len"].to_list(), strict=True)
-        ),
-        "by_autonomy": dict(acting.group_by("autonomy").len().sort("autonomy").iter_rows()),
-        "expected_value": float(acting["expected_value"].sum()) if acting.height else 0.0,
-        "holdout": int(decisions["holdout"].sum()),
-        "explored": int(decisions["explored"].sum()),
-        "breaches": breaches,
-    }

@@ -10,77 +10,131 @@ Every decision carries a JSON object::
 
 For ``no_action`` the ``why`` says what stopped every move: the holdout, every candidate
 blocked by a rule, none clearing the thresholds, or capacity going to better moves.
-Built column-wise with polars: a million reasons cost a fraction of a second.
+Built column-wise with polars from one row of facts per decision (see
+:mod:`nextmove.decisions.ranking` for how they are found): only the few acting decisions
+format their numbers, the lists of blocked moves (which many accounts share) are encoded
+once each, and the JSON is joined from its parts, so a million reasons cost a fraction of
+a second.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import polars as pl
 
-__all__ = ["reasons_column"]
+__all__ = ["REASON_FACTS", "json_lists", "offer_text", "reasons_column"]
+
+NO_ACTION = "no_action"
+
+REASON_FACTS = (
+    "action",
+    "product_id",
+    "expected_value",
+    "uplift",
+    "value",
+    "holdout",
+    "explored",
+    "runner_up",
+    "had_option",
+    "blocked",
+)
+"""Columns :func:`reasons_column` reads, one row per decision."""
 
 
-def reasons_column(
-    decisions: pl.DataFrame,
-    allowed: pl.DataFrame,
-    options: pl.DataFrame,
-    blocked: pl.DataFrame,
-) -> pl.Series:
-    """Return each decision's reasons as JSON text (decisions need ``row``).
+def reasons_column(facts: pl.DataFrame) -> pl.Series:
+    """Return each decision's reasons as JSON text, one per row of ``facts``.
 
-    ``allowed`` are the candidates no rule blocked, ``options`` those of them that also
-    cleared the thresholds, ``blocked`` the others with the rule that stopped them.
+    ``facts`` has :data:`REASON_FACTS`: the decision (``action``, ``product_id``,
+    ``expected_value``, ``uplift``, ``value`` of a sale), whether it is held out or
+    explored, ``runner_up`` (:func:`offer_text` of the best allowed candidate other than
+    the action, or null), ``had_option`` (an allowed candidate cleared the thresholds) and
+    ``blocked`` (:func:`json_lists` of ``"<action>: <rule id>"`` for each candidate a rule
+    stopped: the JSON text of the list).
     """
-    rows = decisions.select(
-        "row", "action", "product_id", "expected_value", "uplift", "value", "holdout", "explored"
+    why = _idle_why(facts)
+    acting = np.flatnonzero((facts["action"] != NO_ACTION).to_numpy())
+    if len(acting):
+        why = why.scatter(acting, _acting_why(facts[acting]))
+    flag = {True: "true", False: "false"}
+    head = pl.struct(why, pl.col("runner_up")).struct.json_encode()
+    encoded = facts.select(
+        pl.concat_str(
+            head.str.head(-1),  # the object goes on after runner_up
+            pl.lit(',"blocked":'),
+            pl.col("blocked"),
+            pl.lit(',"explored":'),
+            pl.col("explored").replace_strict(flag, return_dtype=pl.String),
+            pl.lit(',"holdout":'),
+            pl.col("holdout").replace_strict(flag, return_dtype=pl.String),
+            pl.lit("}"),
+        )
     )
-    rows = rows.join(_runner_up(allowed, decisions), on="row", how="left")
-    had_option = options.select("row").unique().with_columns(had_option=pl.lit(True))
-    rows = rows.join(had_option, on="row", how="left")
-    rows = rows.join(_blocked(blocked), on="row", how="left")
-    money = _signed(pl.col("expected_value"))
-    acting = pl.format(
-        "{} for {}: expected {} ({} points more likely to buy a {} sale, net of its cost)",
-        pl.col("action"),
-        pl.col("product_id").fill_null("the account"),
-        money,
-        (pl.col("uplift") * 100).round(1).cast(pl.String),
-        _money(pl.col("value").fill_null(0.0)),
-    )
-    idle = (
-        pl.when(pl.col("holdout"))
+    return encoded.to_series().alias("reasons")
+
+
+def json_lists(lists: Sequence[Sequence[str]]) -> list[str]:
+    """Return each list of texts as JSON text (escaped as :func:`reasons_column` escapes)."""
+    column = pl.Series("l", [list(texts) for texts in lists], dtype=pl.List(pl.String))
+    prefix = len('{"l":')
+    encoded = column.to_frame().select(pl.struct("l").struct.json_encode().str.slice(prefix))
+    return [text[:-1] for text in encoded.to_series().to_list()]
+
+
+def _idle_why(facts: pl.DataFrame) -> pl.Series:
+    """What stopped every move, for every row (the acting rows are replaced after)."""
+    runner_up, holdout, explored = pl.col("runner_up"), pl.col("holdout"), pl.col("explored")
+    told = ~holdout & ~explored & (pl.col("had_option") | runner_up.is_not_null())
+    opening = (
+        pl.when(holdout)
         .then(pl.lit("held out: part of the control group that proves impact"))
-        .when(pl.col("explored"))
+        .when(explored)
         .then(pl.lit("exploring: doing nothing was drawn at random"))
-        .when(pl.col("had_option").fill_null(False))
+        .when(pl.col("had_option"))
+        .then(pl.lit("capacity went to moves worth more; the best here was "))
+        .when(runner_up.is_not_null())
         .then(
-            pl.format(
-                "capacity went to moves worth more; the best here was {}", pl.col("runner_up")
-            )
-        )
-        .when(pl.col("runner_up").is_not_null())
-        .then(
-            pl.format(
+            pl.lit(
                 "no move cleared the playbook's thresholds (least value and confidence); "
-                "the best was {}",
-                pl.col("runner_up"),
+                "the best was "
             )
         )
-        .when(pl.col("blocked").is_not_null())
+        .when(pl.col("blocked") != "[]")
         .then(pl.lit("every possible move was blocked by a rule"))
         .otherwise(pl.lit("nothing the account could buy fits any motion"))
     )
-    why = pl.when(pl.col("action") == "no_action").then(idle).otherwise(acting)
-    encoded = rows.select(
-        pl.struct(
-            why.alias("why"),
-            pl.col("runner_up"),
-            pl.col("blocked").fill_null([]),
-            pl.col("explored"),
-            pl.col("holdout"),
-        ).struct.json_encode()
+    # One concatenation for every row: the runner-up ends the texts that name it.
+    why = pl.concat_str(opening, pl.when(told).then(runner_up).otherwise(pl.lit("")))
+    return facts.select(why.alias("why")).to_series()
+
+
+def _acting_why(acting: pl.DataFrame) -> pl.Series:
+    """The move, what it is expected to bring, and why."""
+    why = pl.concat_str(
+        offer_text(pl.col("action"), pl.col("product_id"), pl.col("expected_value")),
+        pl.lit(" ("),
+        (pl.col("uplift") * 100).round(1).cast(pl.String),
+        pl.lit(" points more likely to buy a "),
+        _money(pl.col("value").fill_null(0.0)),
+        pl.lit(" sale, net of its cost)"),
     )
-    return encoded.to_series().alias("reasons")
+    return acting.select(why.alias("why")).to_series()
+
+
+def offer_text(action: pl.Expr, product_id: pl.Expr, expected_value: pl.Expr) -> pl.Expr:
+    """A candidate in a few words: ``digital_program for prod-b: expected +1100``.
+
+    Joined with ``concat_str``: ``pl.format`` with a leading placeholder can panic in
+    polars 1.x on frames built from filtered batches.
+    """
+    return pl.concat_str(
+        action,
+        pl.lit(" for "),
+        product_id.fill_null("the account"),
+        pl.lit(": expected "),
+        _signed(expected_value),
+    )
 
 
 def _signed(amount: pl.Expr) -> pl.Expr:
@@ -93,57 +147,3 @@ def _signed(amount: pl.Expr) -> pl.Expr:
 def _money(amount: pl.Expr) -> pl.Expr:
     """Whole currency units: 21320 (no separators: they would cost a regex per row)."""
     return amount.round(0).cast(pl.Int64).cast(pl.String)
-
-
-def _runner_up(options: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame:
-    """The best candidate per account other than the chosen action, as text."""
-    if options.height == 0:
-        return pl.DataFrame(schema={"row": pl.Int64, "runner_up": pl.String})
-    chosen = decisions.select("row", chosen=pl.col("action"))
-    others = options.join(chosen, on="row", how="left").filter(
-        pl.col("action") != pl.col("chosen").fill_null("")
-    )
-    best = others.sort("score", descending=True).group_by("row", maintain_order=True).first()
-    return best.select(
-        "row",
-        runner_up=pl.format(
-            "{} for {}: expected {}",
-            pl.col("action"),
-            pl.col("product_id").fill_null("the account"),
-            _signed(pl.col("expected_value")),
-        ),
-    )
-
-
-def _blocked(blocked: pl.DataFrame) -> pl.DataFrame:
-    """Per account, every candidate action a rule stopped and the rule that did."""
-    if blocked.height == 0:
-        return pl.DataFrame(schema={"row": pl.Int64, "blocked": pl.List(pl.String)})
-    # Few distinct (action, rule) pairs and few distinct sets of them: label each set once.
-    pairs = blocked.select(
-        "row", pl.col("action").cast(pl.String), pl.col("rule_id").cast(pl.String)
-    )
-    labels = (
-        pairs.select("action", "rule_id")
-        .unique(maintain_order=True)
-        .with_row_index("bit")
-        .with_columns(label=pl.format("{}: {}", pl.col("action"), pl.col("rule_id")))
-    )
-    labels = labels.with_columns(
-        value=pl.Series([1 << i for i in range(labels.height)], dtype=pl.Int64)
-    )
-    if labels.height > 62:
-        return pairs.join(labels, on=["action", "rule_id"]).group_by("row").agg(blocked="label")
-    masks = (
-        pairs.join(labels, on=["action", "rule_id"]).group_by("row").agg(mask=pl.col("value").sum())
-    )
-    names = labels["label"].to_list()
-    distinct = masks["mask"].unique().to_list()
-    sets = pl.DataFrame(
-        {
-            "mask": distinct,
-            "blocked": [[n for i, n in enumerate(names) if m >> i & 1] for m in distinct],
-        },
-        schema={"mask": pl.Int64, "blocked": pl.List(pl.String)},
-    )
-    return masks.join(sets, on="mask").select("row", "blocked")

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, and_, func, insert, select, update
 
 from nextmove.errors import StoreError
 from nextmove.store import prepare_batch, write_batch
@@ -114,16 +114,28 @@ class DecisionRepository:
             query = query.limit(limit)
         return _frame(self._connection, query, table.c)
 
-    def capacity_used(self, since: datetime, until: datetime) -> pl.DataFrame:
-        """Decisions that use capacity with ``since <= as_of < until``: action, owner_id."""
+    def capacity_used(
+        self, since: datetime, until: datetime, *, day: tuple[datetime, datetime]
+    ) -> pl.DataFrame:
+        """Decisions that use capacity with ``since <= as_of < until``: action, owner_id,
+        and ``in_day``: whether ``day[0] <= as_of < day[1]``."""
         table = t.decisions
-        query = select(table.c.action, table.c.owner_id).where(
+        in_day = and_(table.c.as_of >= day[0], table.c.as_of < day[1])
+        query = select(table.c.action, table.c.owner_id, in_day.label("in_day")).where(
             table.c.as_of >= since,
             table.c.as_of < until,
             table.c.action != "no_action",
             table.c.autonomy.in_(_USING_CAPACITY),
         )
-        return _frame(self._connection, query, [table.c.action, table.c.owner_id])
+        rows = self._connection.execute(query).all()
+        return pl.DataFrame(
+            {
+                "action": [row[0] for row in rows],
+                "owner_id": [row[1] for row in rows],
+                "in_day": [bool(row[2]) for row in rows],
+            },
+            schema={"action": pl.String, "owner_id": pl.String, "in_day": pl.Boolean},
+        )
 
     def touches(self, account_ids: list[str] | None = None) -> pl.DataFrame:
         """Actions that reached people: account_id, action, occurred_at (the decision's as_of).

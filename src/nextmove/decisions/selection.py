@@ -36,18 +36,29 @@ def stable_unit(keys: pl.Series, salt: str = "") -> Floats:
 
 
 def _fnv1a(keys: pl.Series, salt: str) -> npt.NDArray[np.uint64]:
-    """FNV-1a (64 bits) of each ``salt + key``'s UTF-8 bytes."""
+    """FNV-1a (64 bits) of each ``salt + key``'s UTF-8 bytes.
+
+    The hash reads bytes in order, so the salt's part is hashed once for every key.
+    """
+    salted = _FNV_OFFSET
+    with np.errstate(over="ignore"):
+        for salt_byte in salt.encode():
+            salted = (salted ^ np.uint64(salt_byte)) * _FNV_PRIME
     text = keys.cast(pl.String).fill_null("")
-    if salt:
-        text = pl.select(pl.lit(salt) + text).to_series()
     array = text.rechunk().cast(pl.Binary).to_arrow().cast(pa.large_binary())
     _validity, offsets_buffer, data_buffer = array.buffers()
     offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[: len(array) + 1]
     data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer else np.zeros(0, np.uint8)
     start, length = offsets[:-1], np.diff(offsets)
-    state = np.full(len(array), _FNV_OFFSET, dtype=np.uint64)
+    state = np.full(len(array), salted, dtype=np.uint64)
     shortest = int(length.min()) if len(length) else 0
     longest = int(length.max()) if len(length) else 0
+    if shortest == longest:  # ids of one length (the usual case) are a byte matrix
+        matrix = data[offsets[0] : offsets[-1]].reshape(len(array), shortest)
+        with np.errstate(over="ignore"):
+            for j in range(shortest):
+                state = (state ^ matrix[:, j]) * _FNV_PRIME
+        return state
     rows = np.arange(len(array))
     with np.errstate(over="ignore"):
         for j in range(shortest):  # every key has this byte

@@ -7,7 +7,7 @@ transaction (with the run, and the run's audit entry): a run is stored whole or 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from nextmove.decisions.candidates import Catalog, buyable, catalog_of
 from nextmove.decisions.capacity import remaining_capacities
+from nextmove.decisions.compiled import PerPlaybook
 from nextmove.decisions.context import AccountContext, ContextInputs, build_context
 from nextmove.decisions.pipeline import DecisionBatch, decide_accounts
 from nextmove.decisions.repository import DecisionRepository
@@ -36,15 +37,19 @@ from nextmove.learning.response import (
     prior_model,
 )
 from nextmove.playbook.model import AutonomyLevel, Playbook
-from nextmove.playbook.policy import guardrail_policy
+from nextmove.playbook.policy import GuardrailPolicy, guardrail_policy
 from nextmove.playbook.semantics import KnownCatalog, context_schema_for
 from nextmove.store import UnitOfWork
 
-__all__ = ["DecisionRun", "LearnReport", "decide", "learn", "store_batch"]
+__all__ = ["DecisionRun", "LearnReport", "StoredHook", "decide", "learn", "store_batch"]
 
 _KINDS = ("accounts", "contacts", "products", "holdings", "opportunities", "signals", "outcomes")
 _BOUGHT = (OutcomeType.PURCHASE.value, OutcomeType.OPPORTUNITY_WON.value)
 _MAX_CONTROL_ROWS = 40_000
+
+StoredHook = Callable[[UnitOfWork, int, pl.DataFrame], None]
+"""Called inside the run's transaction with the unit of work, the run id and the stored
+acting decisions (with their ids), so the caller can enqueue work that commits with them."""
 
 
 @dataclass(frozen=True)
@@ -87,10 +92,12 @@ def decide(
     now: datetime,
     account_ids: Sequence[str] | None = None,
     scorer: Scorer | None = None,
+    on_stored: StoredHook | None = None,
 ) -> DecisionRun:
     """Decide every account (or ``account_ids``) as of ``as_of`` and store the decisions.
 
-    ``scorer`` replaces the engine's response model (a challenger policy, a baseline).
+    ``scorer`` replaces the engine's response model (a challenger policy, a baseline);
+    ``on_stored`` runs inside the storing transaction (see ``StoredHook``).
     """
     mode = "batch" if account_ids is None else "realtime"
     frames = record_frames(engine=engine, kinds=_KINDS, account_ids=account_ids)
@@ -103,12 +110,15 @@ def decide(
         stored_model = repository.active_model()
         day = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC)
         week = day - timedelta(days=day.weekday())
-        used_today = repository.capacity_used(day, day + timedelta(days=1))
-        used_week = repository.capacity_used(week, week + timedelta(days=7))
+        used = repository.capacity_used(
+            week, week + timedelta(days=7), day=(day, day + timedelta(days=1))
+        )
+    used_today, used_week = (
+        frame.select("action", "owner_id") for frame in (used.filter("in_day"), used)
+    )
     catalog = catalog_of(frames["products"])
     context = build_context(_inputs(frames, touches, playbook), playbook, as_of)
-    schema = context_schema_for(playbook, KnownCatalog(products=frozenset(catalog.product_ids)))
-    policy = guardrail_policy(playbook, schema, kill_switches=kill_switches)
+    policy = _POLICY(playbook, (catalog.product_ids, frozenset(kill_switches)))
     model = _model(stored_model, playbook, catalog)
     capacities = remaining_capacities(playbook, policy.capacities, used_today, used_week)
     batch = decide_accounts(
@@ -120,7 +130,7 @@ def decide(
         demoted=demoted,
         capacities=capacities,
     )
-    run_id = store_batch(engine, actor, batch, mode, playbook_version, now)
+    run_id = store_batch(engine, actor, batch, mode, playbook_version, now, on_stored=on_stored)
     return DecisionRun(run_id, mode, batch.as_of, playbook_version, batch.model_version, batch)
 
 
@@ -146,12 +156,30 @@ def _inputs(
     )
 
 
+def _policy_of(
+    playbook: Playbook, key: tuple[tuple[str, ...], frozenset[KillSwitch]]
+) -> GuardrailPolicy:
+    """The guardrail policy of a playbook over a catalog, with these kill switches."""
+    products, kill_switches = key
+    schema = context_schema_for(playbook, KnownCatalog(products=frozenset(products)))
+    return guardrail_policy(playbook, schema, kill_switches=kill_switches)
+
+
+def _prior_of(playbook: Playbook, products: tuple[str, ...]) -> ResponseModel:
+    """The playbook's day-one model over a catalog."""
+    actions = tuple(name for name in playbook.actions if name != "no_action")
+    return prior_model(playbook, feature_names(playbook), products, actions)
+
+
+_POLICY = PerPlaybook(_policy_of)
+_PRIOR = PerPlaybook(_prior_of)
+
+
 def _model(
     stored: Mapping[str, object] | None, playbook: Playbook, catalog: Catalog
 ) -> ResponseModel:
     """The active model if it fits today's playbook and catalog, else the playbook's priors."""
-    actions = tuple(name for name in playbook.actions if name != "no_action")
-    prior = prior_model(playbook, feature_names(playbook), catalog.product_ids, actions)
+    prior = _PRIOR(playbook, catalog.product_ids)
     if stored is None:
         return prior
     model = ResponseModel.from_dict(stored)
@@ -173,6 +201,8 @@ def store_batch(
     mode: str,
     playbook_version: int,
     now: datetime,
+    *,
+    on_stored: StoredHook | None = None,
 ) -> int:
     """Store a batch as a run, its log and its acting decisions, audited; return the run id."""
     decisions = batch.decisions
@@ -200,6 +230,8 @@ def store_batch(
             )
         )
         repository.save_log(run_id, decisions)
+        if on_stored is not None and acting.height:
+            on_stored(uow, run_id, repository.decisions(run_id=run_id))
         text = json.dumps(summary, default=str)
         repository.finish_run(
             run_id, finished_at=now, accounts=decisions.height, actions=acting.height, summary=text

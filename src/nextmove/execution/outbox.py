@@ -132,9 +132,12 @@ def list_outbox(
     status: OutboxStatus | None = None,
     account_id: str | None = None,
     limit: int = 100,
+    after_id: int | None = None,
 ) -> list[OutboxItem]:
-    """Return outbox items (of one status and/or account), oldest first."""
-    return OutboxRepository(connection).listed(status=status, account_id=account_id, limit=limit)
+    """Return outbox items (of one status and/or account, after ``after_id``), oldest first."""
+    return OutboxRepository(connection).listed(
+        status=status, account_id=account_id, limit=limit, after_id=after_id
+    )
 
 
 def get_outbox_item(connection: Connection, *, key: str) -> OutboxItem | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, CursorResult, and_, func, select, update
@@ -131,9 +131,12 @@ class OutboxRepository:
         status: OutboxStatus | None = None,
         account_id: str | None = None,
         limit: int = 100,
+        after_id: int | None = None,
     ) -> list[OutboxItem]:
-        """Return items (of one status and/or account), oldest first."""
+        """Return items (of one status and/or account, after ``after_id``), oldest first."""
         query = select(_O).order_by(_O.c.outbox_id).limit(limit)
+        if after_id is not None:
+            query = query.where(_O.c.outbox_id > after_id)
         if status is not None:
             query = query.where(_O.c.status == status.value)
         if account_id is not None:
@@ -144,6 +147,21 @@ class OutboxRepository:
         """Return how many items are in each status."""
         query = select(_O.c.status, func.count()).group_by(_O.c.status)
         return {OutboxStatus(s): int(n) for s, n in self._connection.execute(query)}
+
+    def assigned(self, since: datetime, until: datetime) -> dict[str, int]:
+        """Return how many items created in ``[since, until)`` each assignee has."""
+        query = (
+            select(_O.c.assignee, func.count())
+            .where(_O.c.created_at >= since, _O.c.created_at < until, _O.c.assignee.is_not(None))
+            .group_by(_O.c.assignee)
+        )
+        return {str(a): int(n) for a, n in self._connection.execute(query)}
+
+    def oldest_due(self, at: datetime) -> datetime | None:
+        """Return when the longest-waiting item due at ``at`` was created, or None."""
+        query = select(func.min(_O.c.created_at)).where(_due(at))
+        found = self._connection.execute(query).scalar_one_or_none()
+        return None if found is None else _aware(found)
 
     def _finish(self, item: OutboxItem, **values: Any) -> bool:
         # Only the claim that is still current may record its outcome: after a lease ran
@@ -163,6 +181,10 @@ class OutboxRepository:
 
 def _due(at: datetime) -> Any:
     return and_(_O.c.status.in_([s.value for s in _DUE]), _O.c.next_attempt_at <= at)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _item(row: Any) -> OutboxItem:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -37,9 +38,11 @@ __all__ = [
     "ONE_ACTION_PER_ACCOUNT",
     "VIOLATED",
     "CapacityLimit",
+    "FirstRules",
     "GuardrailResult",
     "Rule",
     "apply_guardrails",
+    "count_first_rules",
     "autonomy_never_rule",
     "consent_rule",
     "contact_cap_rule",
@@ -67,24 +70,41 @@ _FIRST_PREFIX = 1 << 16
 """How many of the highest-priority candidates the capacity fill decides on their own."""
 
 
+@dataclass(frozen=True, slots=True)
+class FirstRules:
+    """The blocked candidates as positions in the input, and the first rule each breaks."""
+
+    positions: Positions
+    """Input rows of the blocked candidates, rising."""
+    first: Positions
+    """Per blocked candidate, the index in ``rule_ids`` of the first rule it breaks."""
+    rule_ids: tuple[str, ...]
+    """Rules in the order given, then capacities."""
+
+
 class GuardrailResult:
     """Candidates split into those allowed and those blocked, with the reason.
 
     ``allowed`` has the input's columns; ``blocked`` adds :data:`BLOCKED_BY` (an Enum of
     the rule ids, rules in the order given then capacities) and :data:`VIOLATED` (a list of
     that Enum). Both keep the input's row order. ``blocked`` is built on first use: most of
-    a batch is usually blocked, and a caller that only acts on the allowed candidates need
-    not pay for a copy of the others.
+    a batch is usually blocked, and a caller that only acts on the allowed candidates, or
+    reads :attr:`first_rules` alone, need not pay for a copy of the others.
     """
 
-    __slots__ = ("_blocked", "_build_blocked", "allowed")
+    __slots__ = ("_blocked", "_build_blocked", "allowed", "first_rules")
 
     def __init__(
-        self, allowed: pl.DataFrame, blocked: pl.DataFrame | Callable[[], pl.DataFrame]
+        self,
+        allowed: pl.DataFrame,
+        blocked: pl.DataFrame | Callable[[], pl.DataFrame],
+        first_rules: FirstRules | None = None,
     ) -> None:
         self.allowed = allowed
         self._blocked = blocked if isinstance(blocked, pl.DataFrame) else None
         self._build_blocked = None if isinstance(blocked, pl.DataFrame) else blocked
+        self.first_rules = first_rules
+        """What blocked each candidate, without the blocked rows (from apply_guardrails)."""
 
     @property
     def blocked(self) -> pl.DataFrame:
@@ -94,10 +114,33 @@ class GuardrailResult:
             self._blocked, self._build_blocked = self._build_blocked(), None
         return self._blocked
 
+    @property
+    def blocked_count(self) -> int:
+        """How many candidates were blocked."""
+        if self.first_rules is not None:
+            return len(self.first_rules.positions)
+        return self.blocked.height
+
     def blocked_counts(self) -> pl.DataFrame:
         """Return how many candidates each rule blocked first, most first."""
+        if self.first_rules is not None:
+            return count_first_rules(self.first_rules.first, self.first_rules.rule_ids)
         counts = self.blocked.group_by(BLOCKED_BY).len("blocked")
         return counts.sort(["blocked", BLOCKED_BY], descending=[True, False])
+
+
+def count_first_rules(first: Positions, ids: Sequence[str]) -> pl.DataFrame:
+    """Return how many candidates each rule blocked first, most first, as
+    :meth:`GuardrailResult.blocked_counts` does; ``first`` indexes ``ids``."""
+    tally = np.bincount(first, minlength=len(ids))
+    used = np.flatnonzero(tally)
+    counts = pl.DataFrame(
+        [
+            pl.Series(BLOCKED_BY, [ids[i] for i in used.tolist()], dtype=pl.Enum(ids)),
+            pl.Series("blocked", tally[used], dtype=pl.UInt32),
+        ]
+    )
+    return counts.sort(["blocked", BLOCKED_BY], descending=[True, False])
 
 
 def apply_guardrails(
@@ -130,6 +173,8 @@ def apply_guardrails(
         )
     ids = [rule.rule_id for rule in rules] + [limit.rule_id for limit in limits]
     _check(candidates, rules, limits, ids, priority)
+    if candidates.height == 0:  # nothing to evaluate (often so when deciding one account)
+        rules, limits = (), []
     masks = _rule_masks(candidates, rules, len(ids))
     if limits:
         passed = ~_any_set(masks)
@@ -143,7 +188,13 @@ def apply_guardrails(
     def explain_blocked() -> pl.DataFrame:
         return _explain(candidates.filter(keep), [mask[blocked] for mask in masks], ids)
 
-    return GuardrailResult(allowed=candidates.filter(~keep), blocked=explain_blocked)
+    positions = np.flatnonzero(blocked)
+    first = _first_bits([mask[positions] for mask in masks])
+    return GuardrailResult(
+        allowed=candidates.filter(~keep),
+        blocked=explain_blocked,
+        first_rules=FirstRules(positions, first, tuple(ids)),
+    )
 
 
 def _check(
@@ -184,6 +235,20 @@ def _applies(actions: frozenset[str] | None) -> pl.Expr:
 
 def _rule_masks(candidates: pl.DataFrame, rules: Sequence[Rule], bits: int) -> list[Mask]:
     """Per candidate, one 64-bit word per 64 rule ids with the bits of the rules it breaks."""
+    masks = []
+    if rules:
+        broken, words = _mask_expressions(tuple(rules))
+        frame = candidates.lazy().select(broken).select(words).collect()
+        masks = [frame.to_series(i).to_numpy(writable=True) for i in range(frame.width)]
+    # Words for capacities alone start empty.
+    zeros = range(len(masks), max(-(-bits // 64), 1))
+    return masks + [np.zeros(candidates.height, np.uint64) for _ in zeros]
+
+
+@lru_cache(maxsize=16)
+def _mask_expressions(rules: tuple[Rule, ...]) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """Whether each rule is broken, and those flags packed into words (built once per
+    rules: a policy is applied again and again)."""
     broken = [
         (_applies(rule.actions) & rule.violated.fill_null(True)).alias(f"__guard_{i}")
         for i, rule in enumerate(rules)
@@ -197,13 +262,18 @@ def _rule_masks(candidates: pl.DataFrame, rules: Sequence[Rule], bits: int) -> l
         ).alias(f"{_WORD}{start // 64}")
         for start in range(0, len(rules), 64)
     ]
-    masks = []
-    if rules:
-        frame = candidates.lazy().select(broken).select(words).collect()
-        masks = [frame.to_series(i).to_numpy(writable=True) for i in range(frame.width)]
-    # Words for capacities alone start empty.
-    zeros = range(len(masks), max(-(-bits // 64), 1))
-    return masks + [np.zeros(candidates.height, np.uint64) for _ in zeros]
+    return broken, words
+
+
+def _first_bits(masks: list[Mask]) -> Positions:
+    """Per candidate, the lowest bit set across its words (at least one is set)."""
+    first = np.full(len(masks[0]) if masks else 0, -1, np.int64)
+    for i, word in reversed(list(enumerate(masks))):
+        has = word != 0
+        lowest = word[has] & (~word[has] + np.uint64(1))  # two's complement: the lowest bit
+        _, exponent = np.frexp(lowest.astype(np.float64))  # exact: a power of two
+        first[has] = 64 * i + exponent.astype(np.int64) - 1
+    return first
 
 
 def _any_set(masks: list[Mask]) -> Flags:
@@ -224,24 +294,38 @@ def _fill_capacities(
         _applies(limit.actions).alias(str(k)) for k, limit in enumerate(limits)
     ).to_numpy()
     subject &= passed[:, None]
+    # A limit no group of which can fill up with the candidates it concerns cuts no one.
+    binding = [k for k, limit in enumerate(limits) if not _roomy(limit, int(subject[:, k].sum()))]
+    subject = subject[:, binding]
+    limits = [limits[k] for k in binding]
     in_pool = subject.any(axis=1)
     rows = np.flatnonzero(in_pool)
+    if not len(rows):
+        return rows, np.zeros(0, np.int16)
     columns = {priority, "account_id"} | {c for limit in limits for c in limit.columns}
     pool = candidates.select(sorted(columns)).filter(pl.Series(in_pool)).rechunk()
     # From here on, candidates are numbered by rank: 0 is the highest priority.
     order = _priority_order(pool[priority], pool["account_id"])
     grouping = sorted({c for limit in limits for c in limit.columns})
     pool, rows, subject = pool.select(grouping)[order], rows[order], subject[rows[order]]
-    every = [_Groups.of(pool, limit, subject[:, k]) for k, limit in enumerate(limits)]
+    every = [_Groups.of(pool, limit, subject[:, j]) for j, limit in enumerate(limits)]
     size = len(order)
     status = _greedy_status(every, size)
     # Name the first capacity full of higher accepted candidates once all are decided.
     rejected = status == _REJECTED
     accepted = status == _ACCEPTED
     cut_by = np.full(size, -1, np.int16)
-    for k, g in reversed(list(enumerate(every))):
-        cut_by[rejected & g.full(accepted, size)] = k
+    for j, g in reversed(list(enumerate(every))):
+        cut_by[rejected & g.full(accepted, size)] = binding[j]
     return rows[rejected], cut_by[rejected]
+
+
+def _roomy(limit: CapacityLimit, concerned: int) -> bool:
+    """Whether every group of ``limit`` has room for ``concerned`` candidates."""
+    if isinstance(limit.limits, str):  # limits read from a column: not known here
+        return False
+    sizes = [*limit.limits.values(), *([] if limit.default is None else [limit.default])]
+    return min(sizes, default=concerned) >= concerned
 
 
 def _greedy_status(groups: list[_Groups], size: int) -> npt.NDArray[np.int8]:

@@ -42,7 +42,7 @@ def account_features(frame: pl.DataFrame, playbook: Playbook) -> AccountFeatures
     exprs = _feature_exprs(playbook, set(frame.columns))
     table = frame.select(expr.alias(name) for name, expr in exprs)
     matrix = (
-        table.to_numpy().astype(np.float64, copy=False)
+        table.to_numpy(order="c").astype(np.float64, copy=False)
         if len(exprs)
         else np.zeros((frame.height, 0))
     )
@@ -105,14 +105,23 @@ def product_interest(
     if interest.height == 0 or not product_ids:
         return matrix
     rows = pl.DataFrame({"account_id": account_ids}).with_row_index("row")
-    columns = pl.DataFrame({"product_id": list(product_ids)}).with_row_index("column")
-    summed = (
-        interest.group_by("account_id", "product_id")
-        .agg(pl.col("score").sum())
-        .join(rows, on="account_id")
-        .join(columns, on="product_id")
+    product = pl.col("product_id").cast(pl.Enum(product_ids), strict=False).to_physical()
+    located = (
+        interest.select("account_id", product.alias("column"), "score")
+        .filter(pl.col("column").is_not_null())
+        .join(rows, on="account_id", maintain_order="left")
     )
-    matrix[summed["row"].to_numpy(), summed["column"].to_numpy()] = np.log1p(
-        summed["score"].to_numpy()
+    key = (
+        located["row"].cast(pl.Int64).to_numpy() * len(product_ids)
+        + located["column"].cast(pl.Int64).to_numpy()
     )
+    score = located["score"].cast(pl.Float64).to_numpy()
+    if len(key) > 1 and (np.diff(key) < 0).any():  # the context's rows come sorted
+        order = np.argsort(key, kind="stable")
+        key, score = key[order], score[order]
+    if not len(key):
+        return matrix
+    # Scores are whole multiples of 2**-32 (or counts): sums are exact in any order.
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    matrix.flat[key[starts]] = np.log1p(np.add.reduceat(score, starts))
     return matrix

@@ -56,6 +56,7 @@ __all__ = [
     "SignalKind",
     "TeamCapacity",
     "Thresholds",
+    "Urgency",
     "ValueModel",
 ]
 
@@ -387,12 +388,37 @@ class Ownership(_Section):
     signals: Role = Role.STEWARD
 
 
+class Urgency(_Section):
+    """A signal that re-decides its account at once, optionally only within a value band.
+
+    ``urgent: true`` is every event of the signal; ``urgent: {max_value: 1}`` on a ticket
+    signal whose value is the priority is a P1 ticket only.
+    """
+
+    min_value: float | None = None
+    max_value: float | None = None
+
+    def covers(self, value: float) -> bool:
+        """Return whether an event with ``value`` is urgent."""
+        low = self.min_value is None or value >= self.min_value
+        return low and (self.max_value is None or value <= self.max_value)
+
+
+def _urgency(value: object) -> object:
+    if value is True:
+        return Urgency()
+    if value is False:
+        return None
+    return value
+
+
 class SignalDeclaration(_Section):
     """How one kind of signal is read; expressions refer to it by its name.
 
     ``type`` is the stored ``signal_type`` (default: the name). A ``count`` may keep only
     events about one ``product``; a ``state`` opens with ``type`` and closes with
-    ``closes_with``; ``half_life_days`` decays old events in scores.
+    ``closes_with``; ``half_life_days`` decays old events in scores. ``urgent`` events
+    (of ``type``) re-decide their account within seconds rather than at the next batch.
     """
 
     kind: SignalKind
@@ -401,6 +427,7 @@ class SignalDeclaration(_Section):
     closes_with: Id | None = None
     half_life_days: Annotated[float, Field(gt=0, le=3650)] | None = None
     description: str = ""
+    urgent: Annotated[Urgency | None, BeforeValidator(_urgency)] = None
 
     @model_validator(mode="after")
     def _fits_its_kind(self) -> SignalDeclaration:
@@ -427,6 +454,14 @@ class Playbook(_Section):
     measurement: Measurement = Field(default_factory=Measurement)
     ownership: Ownership = Field(default_factory=Ownership)
     signals: dict[Name, SignalDeclaration] = Field(default_factory=dict)
+
+    def urgent_signals(self) -> dict[str, Urgency]:
+        """Return the stored signal types that are urgent, with their value band."""
+        return {
+            declared.type or name: declared.urgent
+            for name, declared in self.signals.items()
+            if declared.urgent is not None
+        }
 
     def actions_in(self, scope: Literal["all"] | tuple[str, ...]) -> tuple[str, ...]:
         """Return the action names a scope covers; ``all`` leaves out ``no_action``."""

@@ -24,6 +24,7 @@ from nextmove.store.types import UtcDateTime
 
 __all__ = [
     "accounts",
+    "agent_state",
     "autonomy_demotions",
     "decision_logs",
     "decision_runs",
@@ -180,6 +181,8 @@ signals = Table(
     Column("source", TEXT),
     Column("ref", ID),
     Index(None, "account_id", "occurred_at"),
+    # The agent loop looks for new urgent signals of a few types every second or so.
+    Index(None, "signal_type", "occurred_at"),
 )
 
 outcomes = Table(
@@ -436,4 +439,25 @@ outbox = Table(
     Column("claimed_at", UtcDateTime),
     Column("sent_at", UtcDateTime),
     Index(None, "status", "next_attempt_at"),
+)
+
+# --- the agent loop ---------------------------------------------------------------------
+
+# One row per running loop (by name): where it stands, so a restart resumes its schedule
+# and `nextmove status` can say how it is doing from another process.
+agent_state = Table(
+    "agent_state",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("heartbeat_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("cycles", Integer, nullable=False),
+    Column("last_cycle_at", UtcDateTime),
+    Column("last_batch_at", UtcDateTime),
+    Column("last_learn_at", UtcDateTime),
+    Column("signal_watermark", UtcDateTime),
+    Column("last_report", Text, nullable=False),
+    Column("errors", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("last_error_at", UtcDateTime),
 )

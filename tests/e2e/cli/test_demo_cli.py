@@ -15,7 +15,7 @@ def _demo(tmp_path: Path) -> subprocess.CompletedProcess[str]:
     workdir = str(tmp_path / "demo")
     return subprocess.run(
         [NEXTMOVE, "demo", "--accounts", "600", "--seed", "3", "--workdir", workdir,
-         "--playbook", PLAYBOOK],
+         "--playbook", PLAYBOOK, "--days", "3"],
         capture_output=True,
         text=True,
         env={
@@ -39,13 +39,16 @@ def test_demo_imports_the_synthetic_company_and_reports(tmp_path: Path) -> None:
     assert "applied as version 1" in " ".join(out.split())
     html = (tmp_path / "demo" / "readiness.html").read_text(encoding="utf-8")
     assert "<html" in html and "Cross-sell" in html
-    # …and decides every account's next move under the example playbook.
+    # …then runs the agent loop for simulated days: decide, queue, approve, send, answer.
     assert "decision run 1 (batch)" in out and "600 accounts decided" in out
     assert "no_action" in out
+    assert "3 simulated days" in out and "decisions by motion" in out
+    assert "approved by people" in out and "blocked, by guardrail" in out
+    assert "true incremental value gained" in out
 
     again = _demo(tmp_path)
     assert again.returncode == 0, again.stderr
     # The same company imported twice changes nothing, and the playbook is already active.
     assert "imported 600: 0 new, 0 changed, 600 unchanged" in again.stdout
     assert "already active as version 1" in " ".join(again.stdout.split())
-    assert "decision run 2 (batch)" in again.stdout
+    assert "decision run 4 (batch)" in again.stdout  # the first demo's loop made runs 1-3

@@ -76,9 +76,12 @@ def test_check_prints_every_problem_and_fails(invoke: Invoke, workdir: Path) -> 
     result = invoke("check", str(broken))
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
+    written = broken.read_text(encoding="utf-8").splitlines()
+    team = next(i for i, line in enumerate(written, 1) if "team-marketting" in line)
+    rule = next(i for i, line in enumerate(written, 1) if '"large"]' in line)
     assert lines == [
-        f"{broken}:92:11: actions.digital_program.team: unknown team 'team-marketting'",
-        f"{broken}:117:33: eligibility[0].require: segment is never 'large'"
+        f"{broken}:{team}:11: actions.digital_program.team: unknown team 'team-marketting'",
+        f"{broken}:{rule}:33: eligibility[0].require: segment is never 'large'"
         " (known: ent, mid, smb) (expression column 20)",
     ]
     assert "2 error(s)" in result.output

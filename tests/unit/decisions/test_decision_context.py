@@ -14,7 +14,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nextmove.decisions import context as context_module
 from nextmove.decisions.context import (
     FIXED_WINDOWS,
     INPUT_SCHEMAS,
@@ -819,16 +818,3 @@ def test_every_column_the_example_playbook_reads_is_in_the_context(
     for action in example.actions:
         blocked = rules.blocked(context, action)  # every compiled rule evaluates on it
         assert blocked.width == len(rules.for_action(action))
-
-
-def test_product_interest_is_the_same_when_counted_sparsely(
-    company: SyntheticCompany, example: Playbook, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Large books count (account, product) pairs by sorting instead of densely."""
-    as_of = datetime.combine(company.as_of, datetime.min.time(), UTC)
-    dense = build_context(sim_inputs(company), example, as_of)
-    monkeypatch.setattr(context_module, "_DENSE_KEYS", 0)
-    sparse = build_context(sim_inputs(company), example, as_of)
-    assert dense.product_interest.height > 100
-    assert sparse.product_interest.equals(dense.product_interest)
-    assert sparse.frame.equals(dense.frame)

@@ -13,7 +13,12 @@ import pytest
 
 from nextmove.decisions.candidates import catalog_of
 from nextmove.decisions.context import AccountContext, ContextInputs, build_context
-from nextmove.decisions.pipeline import DECISION_COLUMNS, DecisionBatch, decide_accounts
+from nextmove.decisions.pipeline import (
+    DECISION_COLUMNS,
+    EXPLORATION_MIN_CONFIDENCE,
+    DecisionBatch,
+    decide_accounts,
+)
 from nextmove.governance.guardrails import apply_guardrails
 from nextmove.governance.model import KillScope, KillSwitch
 from nextmove.learning.features import feature_names
@@ -129,6 +134,21 @@ def test_the_holdout_is_stable_random_and_never_acted_on(batch: DecisionBatch) -
     assert explored.filter(pl.col("propensity") < 1.0).height > 0
 
 
+def test_exploration_tries_only_moves_with_a_fair_chance_of_paying_off(
+    context: AccountContext, playbook: Playbook, company: SyntheticCompany
+) -> None:
+    curious = playbook.model_copy(
+        update={"measurement": playbook.measurement.model_copy(update={"exploration_budget": 0.3})}
+    )
+    decisions = run(context, curious, company).decisions
+    explored = decisions.filter(pl.col("explored") & (pl.col("action") != "no_action"))
+    assert explored.height > 20
+    assert (explored["confidence"] >= EXPLORATION_MIN_CONFIDENCE).all()
+    # The prior is unsure of most moves: without the floor, far more would be tried.
+    greedy = decisions.filter(~pl.col("explored") & (pl.col("action") != "no_action"))
+    assert greedy.height > 0
+
+
 def test_no_decision_breaks_a_guardrail(
     batch: DecisionBatch, context: AccountContext, playbook: Playbook, company: SyntheticCompany
 ) -> None:
@@ -230,10 +250,20 @@ def test_the_same_account_gets_the_same_decision_alone_or_in_the_batch(
     batch: DecisionBatch, playbook: Playbook, company: SyntheticCompany
 ) -> None:
     decisions = batch.decisions
+    # Accounts with a runner-up beside blocked actions: some actions' candidates are
+    # allowed and others not, so some of the per-action batches come out empty.
+    mixed = decisions.filter(
+        pl.col("reasons").str.contains('"runner_up":"', literal=True)
+        & pl.col("reasons").str.contains('"blocked":["', literal=True)
+    )
+    assert mixed.height
     sample = pl.concat(
         [
-            decisions.filter(pl.col("action") == action).head(3)
-            for action in ("no_action", "digital_program", "sales_outreach")
+            *(
+                decisions.filter(pl.col("action") == action).head(3)
+                for action in ("no_action", "digital_program", "sales_outreach")
+            ),
+            mixed.head(3),
         ]
     )
     for account_id in sample["account_id"]:

@@ -16,6 +16,7 @@ from nextmove.learning.features import feature_names
 from nextmove.learning.harm import HarmModel
 from nextmove.learning.response import prior_model
 from nextmove.playbook.loader import load_playbook
+from nextmove.playbook.model import Playbook
 from nextmove.sim import SimConfig, generate
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "playbooks" / "b2b_saas.yaml"
@@ -25,10 +26,13 @@ def test_a_motion_that_drives_people_away_is_worth_less_by_what_that_costs() -> 
     company = generate(SimConfig(seed=3, accounts=300))
     frames = company.frames()
     text = EXAMPLE.read_text(encoding="utf-8")
-    playbook = load_playbook(text).playbook
-    costly = playbook.model_copy(
-        update={"value": playbook.value.model_copy(update={"unsubscribe_cost": 1_000.0})}
-    )
+    example = load_playbook(text).playbook
+
+    def costing(cost: float) -> Playbook:
+        value = example.value.model_copy(update={"unsubscribe_cost": cost})
+        return example.model_copy(update={"value": value})
+
+    playbook, costly = costing(0.0), costing(1_000.0)
     kinds = ("accounts", "contacts", "products", "holdings", "opportunities", "signals")
     context = build_context(
         ContextInputs(**{k: frames[k] for k in kinds}),

@@ -18,6 +18,7 @@ from nextmove.governance.guardrails import (
     autonomy_never_rule,
     consent_rule,
     contact_cap_rule,
+    count_first_rules,
     eligibility_rule,
     kill_switch_rule,
     quiet_period_rule,
@@ -512,7 +513,40 @@ def test_allowed_and_blocked_partition_the_input_in_order() -> None:
     )
     assert result.blocked_counts().rows() == [("score", 3), ("team", 3)]
     assert result.blocked is result.blocked  # built once, on first use
-    assert GuardrailResult(result.allowed, result.blocked).blocked is result.blocked
+    rebuilt = GuardrailResult(result.allowed, result.blocked)
+    assert rebuilt.blocked is result.blocked
+    assert rebuilt.blocked_counts().equals(result.blocked_counts())
+
+
+def test_first_rules_say_what_blocked_without_building_the_blocked_rows() -> None:
+    frame = candidates(
+        *({"account_id": f"a{i}", "team_id": "t1", "priority": -float(i)} for i in range(8))
+    )
+    rules = [eligibility_rule(f"below_{k}", pl.col("priority") > -k) for k in (6, 3)]
+    result = apply_guardrails(frame, rules, [CapacityLimit("team", "team_id", {"t1": 1})])
+    first = result.first_rules
+    assert first is not None
+    assert first.rule_ids == ("below_6", "below_3", "team")
+    names = [first.rule_ids[k] for k in first.first.tolist()]
+    assert first.positions.tolist() == list(range(1, 8))
+    assert names == result.blocked[BLOCKED_BY].cast(pl.String).to_list()
+    assert result.blocked_count == result.blocked.height == 7
+    counts = count_first_rules(first.first, first.rule_ids)
+    assert counts.equals(
+        result.blocked.group_by(BLOCKED_BY)
+        .len("blocked")
+        .sort(["blocked", BLOCKED_BY], descending=[True, False])
+    )
+
+
+def test_a_capacity_with_room_for_everyone_cuts_no_one() -> None:
+    frame = candidates(
+        *({"account_id": f"a{i}", "team_id": "t1", "priority": float(i)} for i in range(5))
+    )
+    roomy = [CapacityLimit("team", "team_id", {"t1": 5}, default=9)]
+    assert all(v is None for v in blocked_by(frame, capacities=roomy).values())
+    tight = [CapacityLimit("team", "team_id", {"t1": 4})]
+    assert list(blocked_by(frame, capacities=tight).values()).count("team") == 1
 
 
 def test_an_empty_frame_and_no_rules() -> None:

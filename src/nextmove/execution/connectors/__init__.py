@@ -11,7 +11,13 @@ from nextmove.execution.connectors.crm_export import CrmExportConnector
 from nextmove.execution.connectors.dry_run import DryRunConnector
 from nextmove.execution.connectors.http import SIGNATURE_HEADER, sign
 from nextmove.execution.connectors.references import resolve_reference
-from nextmove.execution.connectors.registry import ConnectorSet, build_connectors, load_connectors
+from nextmove.execution.connectors.registry import (
+    DRY_RUN,
+    ConnectorSet,
+    build_connectors,
+    dry_run_connectors,
+    load_connectors,
+)
 from nextmove.execution.connectors.rest_task import RestTaskConnector
 from nextmove.execution.connectors.smtp import SmtpConnector, message_id
 from nextmove.execution.connectors.tasks import Task, TaskTemplate
@@ -19,6 +25,7 @@ from nextmove.execution.connectors.templates import TextTemplate
 from nextmove.execution.connectors.webhook import WebhookConnector
 
 __all__ = [
+    "DRY_RUN",
     "SIGNATURE_HEADER",
     "ChatConnector",
     "Connector",
@@ -35,6 +42,7 @@ __all__ = [
     "action_document",
     "build_connectors",
     "document_body",
+    "dry_run_connectors",
     "load_connectors",
     "load_connectors_config",
     "message_id",

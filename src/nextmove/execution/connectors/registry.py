@@ -34,7 +34,9 @@ from nextmove.execution.connectors.webhook import WebhookConnector
 from nextmove.execution.errors import ConnectorConfigInvalid
 from nextmove.execution.ratelimit import RateLimit
 
-__all__ = ["ConnectorSet", "build_connectors", "load_connectors"]
+__all__ = ["DRY_RUN", "ConnectorSet", "build_connectors", "dry_run_connectors", "load_connectors"]
+
+DRY_RUN = "dry_run"
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,11 @@ class ConnectorSet:
         """Close every connector."""
         for connector in self.connectors.values():
             connector.close()
+
+
+def dry_run_connectors() -> ConnectorSet:
+    """Return the set of an installation without a connectors file: every action dry-run."""
+    return ConnectorSet(connectors={DRY_RUN: DryRunConnector(name=DRY_RUN)}, default=DRY_RUN)
 
 
 def load_connectors(
