@@ -46,8 +46,6 @@ __all__ = ["DecisionRun", "LearnReport", "StoredHook", "decide", "learn", "store
 _KINDS = ("accounts", "contacts", "products", "holdings", "opportunities", "signals", "outcomes")
 _BOUGHT = (OutcomeType.PURCHASE.value, OutcomeType.OPPORTUNITY_WON.value)
 _MAX_CONTROL_ROWS = 40_000
-TRAINING_WINDOW = timedelta(days=56)
-"""How far back learning reads logged decisions."""
 
 StoredHook = Callable[[UnitOfWork, int, pl.DataFrame], None]
 """Called inside the run's transaction with the unit of work, the run id and the stored
@@ -272,13 +270,11 @@ def learn(
 
     Every decision's account is replayed as of its decision time (the context then), so
     nothing learned leaks from later data. The outcome is a purchase (or won opportunity)
-    of the product within the playbook's attribution window, cut at ``as_of``. Only the
-    last ``TRAINING_WINDOW`` of decisions count: how accounts answer changes as they buy
-    and as programmes wear out, and older answers would hold the model in the past.
+    of the product within the playbook's attribution window, cut at ``as_of``.
     """
     with UnitOfWork(engine) as uow:
         repository = DecisionRepository(uow.connection)
-        logged = repository.logged(until=as_of, since=as_of - TRAINING_WINDOW)
+        logged = repository.logged(until=as_of)
         sample = _training_sample(logged, seed)
         accounts = sample["account_id"].unique().to_list()
         touches = repository.touches(accounts or [""])
