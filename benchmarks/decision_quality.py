@@ -101,17 +101,24 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[11])
     parser.add_argument("--policies", nargs="+", choices=POLICIES, default=list(POLICIES))
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--playbook-thresholds",
+        action="store_true",
+        help="let the engine keep the playbook's value and confidence thresholds",
+    )
     args = parser.parse_args()
     report = []
     for seed in args.seeds:
-        results = run_seed(seed, args.accounts, args.days, args.policies)
+        results = run_seed(seed, args.accounts, args.days, args.policies, args.playbook_thresholds)
         print_table(seed, args.accounts, args.days, results)
         report.append({"seed": seed, "results": [vars(r) for r in results]})
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
 
 
-def run_seed(seed: int, accounts: int, days: int, policies: list[str]) -> list[Result]:
+def run_seed(
+    seed: int, accounts: int, days: int, policies: list[str], thresholds: bool = False
+) -> list[Result]:
     history = 90
     config = SimConfig(
         seed=seed, accounts=accounts, history_days=history, change_day=history + days // 2
@@ -122,7 +129,7 @@ def run_seed(seed: int, accounts: int, days: int, policies: list[str]) -> list[R
     results = []
     for name in policies:
         started = time.perf_counter()
-        result = run_policy(name, company, manifest.parent, workdir, days, seed)
+        result = run_policy(name, company, manifest.parent, workdir, days, seed, thresholds)
         result.seconds = time.perf_counter() - started
         print(f"  seed {seed} · {name:<14} {sum(result.daily):>14,.0f}  ({result.seconds:.0f} s)")
         results.append(result)
@@ -130,14 +137,21 @@ def run_seed(seed: int, accounts: int, days: int, policies: list[str]) -> list[R
 
 
 def run_policy(
-    name: str, company: SyntheticCompany, folder: Path, workdir: Path, days: int, seed: int
+    name: str,
+    company: SyntheticCompany,
+    folder: Path,
+    workdir: Path,
+    days: int,
+    seed: int,
+    thresholds: bool = False,
 ) -> Result:
     world = World(company)
     playbook = yaml.safe_load(PLAYBOOK.read_text())
     costs = {a: float(s.get("cost", 0.0)) for a, s in playbook["actions"].items()}
     # Thresholds are a company's appetite for risk, not a guardrail: every policy
     # (the engine too) acts on any move it values above zero.
-    playbook["thresholds"] = {"min_expected_value": 0, "min_confidence": 0}
+    if not (thresholds and name == "engine"):
+        playbook["thresholds"] = {"min_expected_value": 0, "min_confidence": 0}
     if name != "engine":
         playbook["measurement"]["exploration_budget"] = 0.0
     playbook_file = workdir / f"{name}.yaml"
