@@ -15,6 +15,7 @@ schedule, and the outbox leases finish any send a crash interrupted.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -74,6 +75,7 @@ class Agent:
         self._surroundings = tuple(surroundings)
         self._state: LoopState | None = None
         self.last_run: DecisionRun | None = None
+        self._settled = False
 
     @property
     def state(self) -> LoopState:
@@ -102,6 +104,24 @@ class Agent:
 
     def cycle(self, stop: threading.Event | None = None) -> CycleReport:
         """Run one cycle; a failure is recorded (status, metrics) and the loop goes on."""
+        try:
+            return self._cycle(stop)
+        finally:
+            self._settle()
+
+    def _settle(self) -> None:
+        """After the first cycle, exempt what is alive then from garbage collection.
+
+        What the first cycle built (modules, compiled playbook and model caches, the
+        store's connections) lives as long as the process; without this every full
+        collection walks it again, a 150 ms pause every few cycles at 10,000 accounts.
+        """
+        if not self._settled:
+            gc.collect()
+            gc.freeze()
+            self._settled = True
+
+    def _cycle(self, stop: threading.Event | None) -> CycleReport:
         state = self.state
         now = self._clock()
         wall = time.perf_counter()

@@ -108,3 +108,18 @@ def test_run_stops_when_told(company: Company) -> None:
     assert agent.run(stop, cycles=2) == 2
     stop.set()
     assert agent.run(stop) == 0
+
+
+def test_what_the_first_cycle_built_is_kept_out_of_garbage_collection(company: Company) -> None:
+    import gc
+
+    gc.unfreeze()
+    agent = _agent(company)
+    agent.cycle()
+    settled = gc.get_freeze_count()
+    agent.cycle()
+    try:
+        assert settled > 0  # long-lived objects no longer walked by every full collection
+        assert gc.get_freeze_count() <= settled  # only once, not every cycle
+    finally:
+        gc.unfreeze()
