@@ -41,7 +41,15 @@ from nextmove.playbook.policy import GuardrailPolicy, guardrail_policy
 from nextmove.playbook.semantics import KnownCatalog, context_schema_for
 from nextmove.store import UnitOfWork
 
-__all__ = ["DecisionRun", "LearnReport", "StoredHook", "decide", "learn", "store_batch"]
+__all__ = [
+    "DecisionRun",
+    "LearnReport",
+    "StoredHook",
+    "decide",
+    "learn",
+    "model_for",
+    "store_batch",
+]
 
 _KINDS = ("accounts", "contacts", "products", "holdings", "opportunities", "signals", "outcomes")
 _BOUGHT = (OutcomeType.PURCHASE.value, OutcomeType.OPPORTUNITY_WON.value)
@@ -119,7 +127,7 @@ def decide(
     catalog = catalog_of(frames["products"])
     context = build_context(_inputs(frames, touches, playbook), playbook, as_of)
     policy = _POLICY(playbook, (catalog.product_ids, frozenset(kill_switches)))
-    model = _model(stored_model, playbook, catalog)
+    model = model_for(stored_model, playbook, catalog)
     capacities = remaining_capacities(playbook, policy.capacities, used_today, used_week)
     batch = decide_accounts(
         context,
@@ -175,7 +183,7 @@ _POLICY = PerPlaybook(_policy_of)
 _PRIOR = PerPlaybook(_prior_of)
 
 
-def _model(
+def model_for(
     stored: Mapping[str, object] | None, playbook: Playbook, catalog: Catalog
 ) -> ResponseModel:
     """The active model if it fits today's playbook and catalog, else the playbook's priors."""

@@ -9,17 +9,15 @@ candidate's full capacities. Kill switches and demotions of the time are not rep
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import polars as pl
 
-from nextmove.decisions.candidates import Catalog, catalog_of
+from nextmove.decisions.candidates import catalog_of
 from nextmove.decisions.context import ContextInputs, build_context
 from nextmove.decisions.pipeline import decide_accounts
-from nextmove.learning.features import feature_names
-from nextmove.learning.response import ResponseModel, prior_model
+from nextmove.decisions.service import model_for
 from nextmove.playbook.model import Playbook
 from nextmove.playbook.policy import guardrail_policy
 from nextmove.playbook.semantics import KnownCatalog, context_schema_for
@@ -39,7 +37,7 @@ def replay_decisions(
     catalog = catalog_of(frames["products"])
     schema = context_schema_for(candidate, KnownCatalog(products=frozenset(catalog.product_ids)))
     policy = guardrail_policy(candidate, schema)
-    model = _model(stored_model, candidate, catalog)
+    model = model_for(stored_model, candidate, catalog)
     channels = {name: action.channel.value for name, action in candidate.actions.items()}
     parts = []
     for (run_id,), run in logged.group_by("run_id", maintain_order=True):
@@ -85,15 +83,3 @@ def replay_decisions(
             }
         )
     return pl.concat(parts)
-
-
-def _model(stored: Mapping[str, Any] | None, playbook: Playbook, catalog: Catalog) -> ResponseModel:
-    actions = tuple(name for name in playbook.actions if name != "no_action")
-    prior = prior_model(playbook, feature_names(playbook), catalog.product_ids, actions)
-    if stored is None:
-        return prior
-    model = ResponseModel.from_dict(stored)
-    fits = (model.feature_names, model.product_ids, model.actions) == (
-        prior.feature_names, prior.product_ids, prior.actions,
-    )  # fmt: skip
-    return replace(model, prior_uplift=prior.prior_uplift) if fits else prior

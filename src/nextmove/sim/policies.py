@@ -283,9 +283,9 @@ class FeatureCeilingScorer:
         stale = self._fitted_on is None or context.as_of - self._fitted_on >= timedelta(
             days=self.refit_days
         )
-        truth = self.world.value_matrix(frame["account_id"].to_list(), catalog.product_ids)
         fold = np.random.default_rng(self.seed).integers(0, 2, n)
         if stale:
+            truth = self.world.value_matrix(frame["account_id"].to_list(), catalog.product_ids)
             self._fitted_on = context.as_of
             self._fits = {m: self._fit(design, truth[m], fold) for m in range(truth.shape[0])}
         motions = {name: m for m, name in enumerate((SALES, DIGITAL, SERVICE))}
