@@ -75,6 +75,8 @@ class Result:
     """Value per motion and half of the run."""
     breaches: int = 0
     seconds: float = 0.0
+    models: dict[str, int] = field(default_factory=dict)
+    """The engine's registry at the end: models per status (champion, challenger, …)."""
 
     def half(self, which: int) -> float:
         middle = len(self.daily) // 2
@@ -197,6 +199,8 @@ def run_policy(
                 engine.ingest(outcomes=outcome_file)
             purchases = pl.concat([purchases, _purchases(outcomes)])
             after_day(day, engine, made, outcomes, purchases, world.day)
+        for record in engine.models():
+            result.models[record.status.value] = result.models.get(record.status.value, 0) + 1
     return result
 
 
@@ -340,6 +344,10 @@ def print_table(seed: int, accounts: int, days: int, results: list[Result]) -> N
             f"{r.breaches:>9}  {moves}"
         )
     print(f"{'no_action':<14} {0:>12,} {0:>12,} (by definition: value is over doing nothing)")
+    for r in results:
+        if r.models:
+            registry = ", ".join(f"{status} {n}" for status, n in sorted(r.models.items()))
+            print(f"{r.policy}: models registered by the end: {registry}")
 
 
 if __name__ == "__main__":

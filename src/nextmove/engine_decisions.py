@@ -13,16 +13,17 @@ import polars as pl
 from pydantic import JsonValue
 from sqlalchemy import Engine as SqlEngine
 
-from nextmove.decisions import service
+from nextmove.decisions import learn_service, service
 from nextmove.decisions.repository import DecisionRepository
 from nextmove.decisions.scoring import Scorer
-from nextmove.decisions.service import DecisionRun, LearnReport, StoredHook
+from nextmove.decisions.service import DecisionRun, StoredHook
 from nextmove.domain import Outcome
 from nextmove.errors import GovernanceError
 from nextmove.foundation.model import ImportSummary
 from nextmove.foundation.service import import_records
 from nextmove.governance.autonomy import AutonomyDemotion
 from nextmove.governance.model import Actor, KillSwitch, Permission
+from nextmove.learning.model import LearnReport, ModelRecord, ModelStatus
 from nextmove.playbook.model import AutonomyLevel, DemotionTrigger, Playbook
 from nextmove.store import UnitOfWork
 
@@ -116,12 +117,37 @@ class DecisionCalls:
         return import_records(engine=self._database, records=records, now=self._clock)
 
     def learn(self, *, as_of: datetime, seed: int = 0) -> LearnReport:
-        """Refit the response model on the decisions logged before ``as_of``."""
-        self._authorise(Permission.LEARN)
-        playbook, _version = self._required_playbook()
-        return service.learn(
-            engine=self._database, playbook=playbook, as_of=as_of, now=self._clock(), seed=seed
-        )
+        """Review the live challenger, refit the response model on the decisions logged
+        before ``as_of``, gate it against the champion and register it (champion,
+        challenger, candidate or rejected; see :mod:`nextmove.decisions.learn_service`)."""
+        actor = self._authorise(Permission.LEARN)
+        if as_of.tzinfo is None:
+            raise GovernanceError(f"as_of must carry a time zone, got {as_of}")
+        playbook, version = self._required_playbook()
+        return learn_service.learn(
+            engine=self._database, actor=actor, playbook=playbook, playbook_version=version,
+            as_of=as_of, now=self._clock(), seed=seed,
+        )  # fmt: skip
+
+    def models(
+        self, *, version: str | None = None, status: ModelStatus | str | None = None
+    ) -> list[ModelRecord]:
+        """The model registry, newest first: every fitted model, its status and evidence."""
+        self._authorise(Permission.VIEW)
+        wanted = None if status is None else _model_status(status)
+        return learn_service.model_records(engine=self._database, version=version, status=wanted)
+
+    def set_model_status(
+        self, version: str, status: ModelStatus | str, *, reason: str
+    ) -> ModelRecord:
+        """Promote a registered model to champion, make it the challenger, or retire it
+        (a person's decision, audited with its reason)."""
+        actor = self._authorise(Permission.LEARN)
+        _playbook, playbook_version = self._required_playbook()
+        return learn_service.set_status(
+            engine=self._database, actor=actor, version=version, status=_model_status(status),
+            reason=reason, now=self._clock(), playbook_version=playbook_version,
+        )  # fmt: skip
 
     def decisions(
         self,
@@ -145,3 +171,11 @@ class DecisionCalls:
         if logged.height and account_id is not None:
             logged = logged.filter(pl.col("account_id") == account_id)
         return logged.head(limit) if limit is not None else logged
+
+
+def _model_status(status: ModelStatus | str) -> ModelStatus:
+    try:
+        return ModelStatus(status)
+    except ValueError:
+        known = ", ".join(s.value for s in ModelStatus)
+        raise GovernanceError(f"unknown model status {status!r}; expected one of {known}") from None

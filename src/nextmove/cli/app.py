@@ -39,6 +39,7 @@ from nextmove.cli.measurement import (
     monitor_command,
     report_command,
 )
+from nextmove.cli.models import app as models_app
 from nextmove.cli.playbook import app as playbook_app
 from nextmove.cli.session import DatabaseOption, open_engine
 from nextmove.config import Settings
@@ -72,6 +73,7 @@ app.add_typer(approvals_app, name="approvals")
 app.add_typer(exceptions_app, name="exceptions")
 app.add_typer(playbook_app, name="playbook")
 app.add_typer(autonomy_app, name="autonomy")
+app.add_typer(models_app, name="models")
 app.command("decide")(decide_command)
 app.command("decisions")(decisions_command)
 app.command("learn")(learn_command)

@@ -138,8 +138,23 @@ def learn_command(as_of: AsOfOption = None, database_url: DatabaseOption = None)
             "decisions keep using the playbook's priors until outcomes come in"
         )
         return
+    if report.review is not None:
+        review = report.review
+        console.print(
+            f"challenger {review.challenger} {review.outcome}: {escape(review.reason)} "
+            f"(value per account {review.value_challenger:,.0f} against the champion's "
+            f"{review.value_champion:,.0f}, accounts {review.accounts_challenger:,} / "
+            f"{review.accounts_champion:,})"
+        )
     metrics = ", ".join(f"{k} {v:.4f}" for k, v in sorted(report.metrics.items()))
+    status = report.status.value if report.status else "not registered"
     console.print(
         f"model {report.model_version} fitted on {report.rows:,} rows from "
-        f"{report.decisions:,} decisions and made active ({metrics})"
+        f"{report.decisions:,} decisions: {status} ({metrics})"
+    )
+    for reason in report.reasons:
+        console.print(f"  · {escape(reason)}")
+    console.print(
+        f"champion: {report.champion or 'the playbook priors'}; "
+        f"challenger: {report.challenger or 'none'}"
     )

@@ -11,6 +11,7 @@ import polars as pl
 from sqlalchemy import Connection, and_, func, insert, select, update
 
 from nextmove.errors import StoreError
+from nextmove.learning.model import ModelRecord, ModelStatus
 from nextmove.store import prepare_batch, write_batch
 from nextmove.store import tables as t
 from nextmove.store.types import UtcDateTime
@@ -190,61 +191,144 @@ class DecisionRepository:
         if newest is not None:
             query = query.limit(newest)
         parts = [
-            _with_run(pl.read_parquet(io.BytesIO(content)), run_id).with_columns(
+            _with_run(pl.read_parquet(io.BytesIO(content)), run_id, model_version).with_columns(
                 as_of=pl.lit(as_of, dtype=pl.Datetime("us", "UTC")),
                 playbook_version=pl.lit(playbook_version, dtype=pl.Int64),
-                model_version=pl.lit(model_version, dtype=pl.String),
             )
             for run_id, as_of, playbook_version, model_version, content in self._connection.execute(
                 query
             )
         ]
-        return pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame()
+        return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
 
     def save_model(
         self,
         *,
         version: str,
         trained_at: datetime,
+        data_from: datetime | None,
         as_of: datetime,
         rows: int,
         params: dict[str, Any],
         metrics: dict[str, float],
+        status: ModelStatus,
+        evaluation: dict[str, Any],
     ) -> None:
-        """Store a model and make it the active one."""
-        models = t.models
-        self._connection.execute(update(models).values(active=False))
-        exists = self._connection.execute(
-            select(models.c.model_version).where(models.c.model_version == version)
-        ).first()
-        if exists:
-            self._connection.execute(
-                update(models).where(models.c.model_version == version).values(active=True)
-            )
-            return
+        """Register a fitted model with its status (a champion replaces the one before)."""
+        if status is ModelStatus.CHAMPION:
+            self._retire_champion(trained_at)
         self._connection.execute(
-            insert(models).values(
+            insert(t.models).values(
                 model_version=version,
                 trained_at=trained_at,
+                data_from=data_from,
                 as_of=as_of,
                 rows=rows,
                 params=json.dumps(params),
                 metrics=json.dumps(metrics),
-                active=True,
+                active=status is ModelStatus.CHAMPION,
+                status=status.value,
+                status_at=trained_at,
+                evaluation=json.dumps(evaluation, default=str),
             )
         )
 
+    def set_model_status(
+        self, version: str, status: ModelStatus, *, at: datetime, evaluation: dict[str, Any]
+    ) -> None:
+        """Change a model's status (a new champion retires the one before)."""
+        if status is ModelStatus.CHAMPION:
+            self._retire_champion(at)
+        self._connection.execute(
+            update(t.models)
+            .where(t.models.c.model_version == version)
+            .values(
+                status=status.value,
+                active=status is ModelStatus.CHAMPION,
+                status_at=at,
+                evaluation=json.dumps(evaluation, default=str),
+            )
+        )
+
+    def _retire_champion(self, at: datetime) -> None:
+        self._connection.execute(
+            update(t.models)
+            .where(t.models.c.active.is_(True))
+            .values(active=False, status=ModelStatus.RETIRED.value, status_at=at)
+        )
+
     def active_model(self) -> dict[str, Any] | None:
-        """Return the active model's parameters, or None when none was trained."""
+        """Return the champion's parameters, or None when none was trained."""
         models = t.models
         row = self._connection.execute(
             select(models.c.params).where(models.c.active.is_(True))
         ).first()
         return None if row is None else dict(json.loads(row[0]))
 
+    def challenger_model(self) -> tuple[str, dict[str, Any]] | None:
+        """Return the live challenger's version and parameters, or None."""
+        models = t.models
+        row = self._connection.execute(
+            select(models.c.model_version, models.c.params)
+            .where(models.c.status == ModelStatus.CHALLENGER.value)
+            .order_by(models.c.status_at.desc())
+        ).first()
+        return None if row is None else (str(row[0]), dict(json.loads(row[1])))
 
-def _with_run(frame: pl.DataFrame, run_id: int) -> pl.DataFrame:
-    return frame.with_columns(run_id=pl.lit(run_id, dtype=pl.Int64))
+    def model_records(
+        self, *, version: str | None = None, status: ModelStatus | None = None
+    ) -> list[ModelRecord]:
+        """Return the registry's records, newest first (one version, or of one status)."""
+        models = t.models
+        query = select(
+            models.c.model_version,
+            models.c.status,
+            models.c.trained_at,
+            models.c.data_from,
+            models.c.as_of,
+            models.c.rows,
+            models.c.metrics,
+            models.c.evaluation,
+            models.c.status_at,
+        ).order_by(models.c.trained_at.desc(), models.c.model_version)
+        if version is not None:
+            query = query.where(models.c.model_version == version)
+        if status is not None:
+            query = query.where(models.c.status == status.value)
+        return [
+            ModelRecord(
+                version=row.model_version,
+                status=ModelStatus(row.status),
+                trained_at=row.trained_at,
+                data_from=row.data_from,
+                as_of=row.as_of,
+                rows=row.rows,
+                metrics=json.loads(row.metrics),
+                evaluation=json.loads(row.evaluation),
+                status_at=row.status_at,
+            )
+            for row in self._connection.execute(query)
+        ]
+
+    def model_params(self, version: str) -> dict[str, Any] | None:
+        """Return one registered model's parameters, or None."""
+        row = self._connection.execute(
+            select(t.models.c.params).where(t.models.c.model_version == version)
+        ).first()
+        return None if row is None else dict(json.loads(row[0]))
+
+
+def _with_run(frame: pl.DataFrame, run_id: int, model_version: str | None = None) -> pl.DataFrame:
+    """A run's log with its id and, given the run's model, each decision's: the run's
+    unless the log names its own (accounts a challenger decided)."""
+    framed = frame.with_columns(run_id=pl.lit(run_id, dtype=pl.Int64))
+    if model_version is None:
+        return framed
+    run_model = pl.lit(model_version, dtype=pl.String)
+    own = "model_version" in frame.columns
+    return framed.with_columns(
+        model_version=pl.col("model_version").fill_null(run_model) if own else run_model
+    )
 
 
 def _frame(connection: Connection, query: Any, columns: Any) -> pl.DataFrame:

@@ -18,6 +18,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import expit
 
+from nextmove.learning.stats import clustered_mean
+
 __all__ = ["HeterogeneityTest", "compare_heterogeneity", "motion_columns"]
 
 Floats = npt.NDArray[np.float64]
@@ -27,7 +29,6 @@ Bools = npt.NDArray[np.bool_]
 Fit = Callable[[Floats, Floats], Floats]
 """(design, outcomes) → intercept followed by the coefficients."""
 
-Z95 = 1.959963984540054
 MIN_HELD_OUT = 30
 """Fewer held-out rows of a motion than this cannot show anything: the simple policy."""
 
@@ -121,16 +122,5 @@ def _log_loss(theta: Floats, design: Floats, bought: Floats) -> Floats:
 
 def _test(action: str, improvement: Floats, groups: Ints, rows: Bools) -> HeterogeneityTest:
     """Mean improvement over the motion's held-out rows, with an account-clustered CI."""
-    at = rows & ~np.isnan(improvement)
-    n = int(at.sum())
-    if n < 2:
-        return HeterogeneityTest(action, n, 0.0, -np.inf, np.inf)
-    values = improvement[at]
-    mean = float(values.mean())
-    # Cluster-robust standard error of a mean: sum the deviations per account first.
-    _, cluster = np.unique(groups[at], return_inverse=True)
-    per_cluster = np.bincount(cluster, weights=values - mean)
-    clusters = len(per_cluster)
-    correction = clusters / max(clusters - 1, 1)
-    se = float(np.sqrt(correction * np.sum(per_cluster**2)) / n)
-    return HeterogeneityTest(action, n, mean, mean - Z95 * se, mean + Z95 * se)
+    found = clustered_mean(improvement[rows], groups[rows])
+    return HeterogeneityTest(action, found.rows, found.mean, found.low, found.high)

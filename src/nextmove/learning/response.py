@@ -95,6 +95,8 @@ class TrainingRows:
     """1 when the account's contact unsubscribed within the window (for the harm model)."""
     decision_row: Bools | None = None
     """True on one row per logged decision (the harm model learns from those)."""
+    exposure: Floats | None = None
+    """The share of the row's attribution window seen by the time labels were cut (1: all)."""
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,32 @@ class ResponseModel:
         learned_sd = draws.std(axis=0, ddof=1) if len(draws) > 1 else np.zeros(len(z))
         return np.sqrt((w * learned_sd) ** 2 + ((1.0 - w) * prior) ** 2)
 
+    def predict_rows(self, rows: TrainingRows) -> Floats:
+        """P(buy the row's product within the window | the row's motion), per stacked row,
+        as the engine values moves: the base rate plus the blended uplift."""
+        z, products, motion = rows.interest, rows.product, rows.motion
+        if self._fitted:
+            theta = self.coefs.mean(axis=0)
+            base = np.asarray(expit(self._base_rows(theta, rows.features, z, products)))
+        else:
+            base = DAY_ONE_BASE_RATE * (1.0 + 2.0 * _interest_factor(z))
+        predicted = base.copy()
+        shape = prior_shape_of(z)
+        for k in range(len(self.actions)):
+            at = np.flatnonzero(motion == k)
+            if not len(at):
+                continue
+            prior = self.prior_uplift[k] * shape[at]
+            w = self.weight(k)
+            learned = (
+                self._uplift_rows(theta, k, rows.features[at], z[at], products[at])
+                if w > 0.0
+                else prior
+            )
+            predicted[at] += w * learned + (1.0 - w) * prior
+        clipped: Floats = np.clip(predicted, 1e-6, 1.0 - 1e-6)
+        return clipped
+
     # -- the linear model ------------------------------------------------------------
 
     def _layout(self) -> tuple[int, int, int]:
@@ -214,13 +242,19 @@ class ResponseModel:
         treated = base + (t + x @ u)[:, None] + s * interest
         return np.asarray(expit(treated) - expit(base))
 
+    def _base_rows(self, theta: Floats, features: Floats, z: Floats, products: Ints) -> Floats:
+        """Logit of P(buy | no action) for rows of (account, one product)."""
+        d, _p, _shared = self._layout()
+        x = (features - self.mean) / self.scale
+        logit: Floats = theta[0] + x @ theta[1 : 1 + d] + theta[1 + d] * z + theta[2 + d + products]
+        return logit
+
     def _uplift_rows(
         self, theta: Floats, action: int, features: Floats, z: Floats, products: Ints
     ) -> Floats:
-        d, _p, _shared = self._layout()
-        x = (features - self.mean) / self.scale
-        base = theta[0] + x @ theta[1 : 1 + d] + theta[1 + d] * z + theta[2 + d + products]
+        base = self._base_rows(theta, features, z, products)
         t, u, s = self._motion_terms(theta, action)
+        x = (features - self.mean) / self.scale
         return np.asarray(expit(base + t + x @ u + s * z) - expit(base))
 
     # -- storage ---------------------------------------------------------------------

@@ -123,12 +123,31 @@ def psi(reference: Sequence[float] | Floats, recent: Sequence[float] | Floats) -
 
 
 def psi_numeric(reference: Floats, recent: Floats, bins: int = 10) -> float:
-    """Return the PSI of two samples, binned at the reference's quantiles."""
-    if len(reference) == 0 or len(recent) == 0:
+    """Return the PSI of two samples of one number, binned at the reference's quantiles.
+
+    Ties and point masses (a feature mostly 0, a flag, a constant) do not break the bins:
+    the edges are the distinct quantiles, so a value held by many falls in one bin with
+    the values just above it. Values above the reference's largest are a bin of their own
+    (so a constant that starts to vary shows either way), and so are missing ones (NaN).
+    """
+    e = np.asarray(reference, dtype=np.float64)
+    a = np.asarray(recent, dtype=np.float64)
+    if len(e) == 0 or len(a) == 0:
         return 0.0
-    edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]))
-    expected = np.bincount(
-        np.searchsorted(edges, reference, side="right"), minlength=len(edges) + 1
-    )
-    actual = np.bincount(np.searchsorted(edges, recent, side="right"), minlength=len(edges) + 1)
-    return psi(expected.astype(np.float64), actual.astype(np.float64))
+    known = e[~np.isnan(e)]
+    if len(known) == 0:  # nothing but missing: all that can move is the missing share
+        missing = float(np.count_nonzero(np.isnan(a)))
+        return psi([0.0, float(len(e))], [len(a) - missing, missing])
+    edges = np.unique(np.quantile(known, np.linspace(0, 1, bins + 1)[1:-1]))
+    top = float(known.max())
+    return psi(_histogram(e, edges, top), _histogram(a, edges, top))
+
+
+def _histogram(values: Floats, edges: Floats, top: float) -> Floats:
+    """Counts in: below edges[0], each [edges[i-1], edges[i]), from the last edge up to
+    ``top``, above ``top``, missing."""
+    missing = np.isnan(values)
+    known = values[~missing]
+    index = np.searchsorted(edges, known, side="right") + (known > top)
+    counts = np.bincount(index, minlength=len(edges) + 2).astype(np.float64)
+    return np.append(counts, float(np.count_nonzero(missing)))

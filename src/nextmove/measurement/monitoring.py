@@ -12,6 +12,9 @@ change of ``shift`` (a halving by default) either way.
 *Inputs.* The mix of signal types of the last ``recent_days`` against the days before it,
 by the population stability index; above ``psi_threshold`` the inputs the model reads
 no longer look like those it learned from.
+The model's own inputs — every account feature and product interest it reads — are
+compared feature by feature, by the same index, between the data it learned from and now
+(:mod:`nextmove.measurement.input_drift`).
 
 *Calibration.* What the acting decisions expected to bring per treated account against
 the lift measured on the holdout: an expectation outside the lift's interval is an alarm.
@@ -60,6 +63,15 @@ class MonitorSettings:
     min_reference_engagements: int = 10
     engagement_types: tuple[str, ...] = ()
     """Signal types that are engagement, named outright (empty: found from the data)."""
+    feature_bins: int = 10
+    """Quantile bins of a model input's distribution for its PSI."""
+    feature_sample: int = 20_000
+    """At most this many accounts (a seeded, stable sample) are compared on their inputs."""
+    min_feature_accounts: int = 500
+    """With fewer accounts at either time the inputs are not judged (PSI would be noise)."""
+    feature_warmup_days: int = 28
+    """Days of stored signals a reference snapshot needs behind it (decayed scores fill up)."""
+    sample_seed: int = 0
 
 
 def daily_conversions(

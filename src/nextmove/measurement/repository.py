@@ -9,9 +9,10 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select, type_coerce
 
 from nextmove.store import tables as t
+from nextmove.store.types import UtcDateTime
 
 __all__ = ["MeasurementRepository"]
 
@@ -41,17 +42,16 @@ class MeasurementRepository:
         if until is not None:
             query = query.where(runs.c.as_of < until)
         parts = [
-            pl.read_parquet(io.BytesIO(content)).with_columns(
+            _with_model(pl.read_parquet(io.BytesIO(content)), model_version).with_columns(
                 run_id=pl.lit(run_id, dtype=pl.Int64),
                 as_of=pl.lit(as_of, dtype=_UTC),
                 playbook_version=pl.lit(playbook_version, dtype=pl.Int64),
-                model_version=pl.lit(model_version, dtype=pl.String),
             )
             for run_id, as_of, playbook_version, model_version, content in self._connection.execute(
                 query
             )
         ]
-        return pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame()
+        return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
 
     def outcomes(self, *, since: datetime | None = None) -> pl.DataFrame:
         """Outcomes that occurred after ``since``."""
@@ -114,6 +114,25 @@ class MeasurementRepository:
                   "summary": pl.String}  # fmt: skip
         return _frame(self._connection, query, schema)
 
+    def account_ids(self) -> pl.Series:
+        """The id of every stored account."""
+        query = select(t.accounts.c.account_id)
+        return _frame(self._connection, query, {"account_id": pl.String})["account_id"]
+
+    def first_signal_at(self) -> datetime | None:
+        """When the earliest stored signal occurred (None without signals)."""
+        earliest = type_coerce(func.min(t.signals.c.occurred_at), UtcDateTime)
+        found: datetime | None = self._connection.execute(select(earliest)).scalar_one()
+        return found
+
+    def active_model_as_of(self) -> datetime | None:
+        """Where the active response model's training data ends (None without a model)."""
+        models = t.models
+        found: datetime | None = self._connection.execute(
+            select(models.c.as_of).where(models.c.active.is_(True))
+        ).scalar()
+        return found
+
     def active_model(self) -> dict[str, Any] | None:
         """The active response model's parameters, or None."""
         models = t.models
@@ -128,3 +147,11 @@ def _frame(connection: Connection, query: Any, schema: dict[str, Any]) -> pl.Dat
     return pl.DataFrame(
         {name: [row[i] for row in rows] for i, name in enumerate(schema)}, schema=schema
     )
+
+
+def _with_model(log: pl.DataFrame, run_model: str) -> pl.DataFrame:
+    """Each decision's model: its own when the log names one (a challenger's), else the run's."""
+    model = pl.lit(run_model, dtype=pl.String)
+    if "model_version" in log.columns:
+        model = pl.col("model_version").fill_null(model)
+    return log.with_columns(model_version=model)

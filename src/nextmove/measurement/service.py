@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Engine
 
+from nextmove.decisions.context import ContextInputs
 from nextmove.foundation.service import record_frames
 from nextmove.measurement.engagement import (
     EngagementContext,
@@ -21,6 +22,16 @@ from nextmove.measurement.engagement import (
     engagement_signals,
 )
 from nextmove.measurement.impact import account_outcomes, candidate_moves, lift_by, lift_over_time
+from nextmove.measurement.input_drift import (
+    FEATURE_RECORDS,
+    KEY,
+    feature_alarm,
+    feature_shifts,
+    feature_snapshot,
+    feature_sources,
+    reference_time,
+    sample_accounts,
+)
 from nextmove.measurement.model import DriftAlarm, ImpactReport, LiftRow, Metric, PolicyEvaluation
 from nextmove.measurement.monitoring import (
     MonitorSettings,
@@ -153,6 +164,9 @@ def detect_drift(
         }
         alarms += conversion_alarms(daily, settings, priors)
     alarms += input_alarms(signals, as_of, settings)
+    judged, found = _feature_alarm(engine=engine, playbook=playbook, as_of=as_of, settings=settings)
+    monitored += [KEY] if judged else []
+    alarms += [found] if found else []
     if logged.height:
         report = impact(
             engine=engine, playbook=playbook, until=as_of, since=since,
@@ -171,6 +185,44 @@ def detect_drift(
         )
         alarms += engagement_alarms(engaged, settings, context)
     return alarms, tuple(monitored)
+
+
+def _feature_alarm(
+    *, engine: Engine, playbook: Playbook, as_of: datetime, settings: MonitorSettings
+) -> tuple[bool, DriftAlarm | None]:
+    """Whether the model's inputs could be judged, and the alarm when they drifted (see
+    :mod:`nextmove.measurement.input_drift`)."""
+    with UnitOfWork(engine) as uow:
+        repository = MeasurementRepository(uow.connection)
+        account_ids = repository.account_ids()
+        model = repository.active_model()
+        reference = reference_time(
+            as_of=as_of,
+            lookback_start=as_of - timedelta(days=settings.lookback_days),
+            trained_as_of=repository.active_model_as_of(),
+            first_signal_at=repository.first_signal_at(),
+            warmup_days=settings.feature_warmup_days,
+        )
+    if reference is None or len(account_ids) < settings.min_feature_accounts:
+        return False, None
+    sample = sample_accounts(account_ids, settings.feature_sample, settings.sample_seed)
+    frames = record_frames(engine=engine, kinds=FEATURE_RECORDS, account_ids=sample.to_list())
+    inputs = ContextInputs(**frames)
+    # The stored model reads the inputs it was fitted on; the prior reads the playbook's.
+    watched = set(model["feature_names"]) if model and "feature_names" in model else None
+    before, now = (
+        feature_snapshot(inputs, playbook, at, watched=watched) for at in (reference.as_of, as_of)
+    )
+    if min(before.accounts, now.accounts) < settings.min_feature_accounts:
+        return False, None
+    catalog = frames["products"]["product_id"].sort().to_list()
+    products = model["product_ids"] if model and "product_ids" in model else catalog
+    shifts = feature_shifts(before, now, products=products, bins=settings.feature_bins)
+    accounts = {"reference": before.accounts, "recent": now.accounts, "stored": len(account_ids)}
+    return True, feature_alarm(
+        shifts, reference=reference, as_of=as_of, accounts=accounts,
+        sources=feature_sources(playbook), settings=settings,
+    )  # fmt: skip
 
 
 def _declared_counts(playbook: Playbook) -> tuple[str, ...]:

@@ -364,12 +364,21 @@ class Autonomy(_Section):
 
 
 class Measurement(_Section):
-    """How impact is measured: a randomised holdout and an exploration budget."""
+    """How impact is measured and models are tried: a randomised holdout, an exploration
+    budget, the promotion gate's held-out days, and the champion/challenger test."""
 
     holdout_share: Annotated[float, Field(ge=0, le=0.5)] = 0.1
     exploration_budget: Annotated[float, Field(ge=0, le=0.3)] = 0.05
     attribution_days: Annotated[int, Field(ge=1, le=365)] = 30
     """An outcome counts for a decision made at most this many days before it."""
+    validation_days: Annotated[int, Field(ge=1, le=365)] = 14
+    """A refit is gated on the decisions of its newest this many days, held out."""
+    challenger_share: Annotated[float, Field(ge=0, le=0.5)] = 0.0
+    """Share of accounts a challenger model decides (0: a model that does not win its
+    gate with confidence serves nobody)."""
+    challenger_days: Annotated[int, Field(ge=1, le=365)] = 60
+    """A challenger that neither wins nor loses with confidence within this many days
+    is retired."""
 
 
 class Ownership(_Section):

@@ -392,7 +392,9 @@ decision_logs = Table(
     Column("content", LargeBinary, nullable=False),
 )
 
-# Fitted response models, as plain numbers (JSON), so any later run can use them.
+# The model registry: fitted response models as plain numbers (JSON), so any later run can
+# use them. ``active`` marks the champion (``status`` says so too); data_from … as_of is
+# the range of decisions learned from; ``evaluation`` holds the evidence of its gate.
 models = Table(
     "models",
     metadata,
@@ -403,6 +405,10 @@ models = Table(
     Column("params", Text, nullable=False),
     Column("metrics", Text, nullable=False),
     Column("active", Boolean, nullable=False),
+    Column("status", String(16), nullable=False, server_default="retired"),
+    Column("data_from", UtcDateTime),
+    Column("status_at", UtcDateTime),
+    Column("evaluation", Text, nullable=False, server_default="{}"),
 )
 
 # --- execution ------------------------------------------------------------------------

@@ -179,3 +179,25 @@ def test_no_unsubscribes_no_harm_model() -> None:
     model = fit_response_model(prior(), quiet)
     assert model.harm_model is None
     assert (model.harm(0, np.zeros((2, 2))) == 0).all()
+
+
+@pytest.mark.parametrize("fitted", [False, True])
+def test_row_predictions_are_the_base_rate_plus_the_blended_uplift(fitted: bool) -> None:
+    rows = simulate(3000, seed=4)
+    model = fit_response_model(prior(), rows, seed=0) if fitted else prior()
+    assert model.learned is fitted
+    predicted = model.predict_rows(rows)
+    n = len(rows.bought)
+    # The same numbers from the account × product methods the engine decides with.
+    interest = np.zeros((n, 2))
+    interest[np.arange(n), rows.product] = rows.interest
+    base = model.base_rate(rows.features, interest)[np.arange(n), rows.product]
+    expected = base.copy()
+    for k in range(len(model.actions)):
+        at = rows.motion == k
+        gain = model.uplift(k, rows.features[at], interest[at])
+        expected[at] += gain[np.arange(at.sum()), rows.product[at]]
+    assert predicted == pytest.approx(np.clip(expected, 1e-6, 1 - 1e-6))
+    if fitted:  # learned: the treated rows of 'helps' are predicted to buy more
+        helps = (rows.motion == 0) & (rows.features[:, 0] > 0)
+        assert predicted[helps].mean() > predicted[rows.motion == -1].mean() + 0.05

@@ -1,0 +1,664 @@
+"""Use cases of learning: fit the response model, gate it against the champion, keep the
+model registry, and run the champion/challenger test.
+
+:func:`learn` (as of a time) does four things in order:
+
+1. *Review the live challenger* (:func:`review_challenger`): its accounts and the
+   champion's were drawn at random, so what each group bought since the challenger went
+   live, minus what its moves cost, is a randomised comparison. The challenger is
+   promoted when it brought more per account with 95% confidence, retired when it brought
+   less with confidence or stayed undecided for the playbook's ``challenger_days``.
+2. *Fit* the response model on every decision logged before ``as_of``: each decision's
+   account is replayed as of its decision time (the context then), so nothing learned
+   leaks from later data; the outcome is a purchase (or won opportunity) of the product
+   within the attribution window, cut at ``as_of``.
+3. *Gate* it (:mod:`nextmove.learning.gate`): the same fit, made as of ``as_of`` minus the
+   playbook's ``validation_days`` (a probe that never saw the newest days, nor what
+   followed them), is compared with the champion on the decisions of those days. The
+   gate judges the fitting procedure on days it held out; the model registered is the same
+   procedure fitted on everything. While the probe would learn from less than half the
+   decisions the new model learns from (the first weeks), there is no fair comparison
+   and the gate says nothing. A champion trained after the held-out days began has
+   seen some of them: the comparison then favours the champion, never the new model.
+4. *Register* it: ``champion`` when it predicts better with confidence (or it is the
+   first model learned and the gate does not reject it), ``rejected`` when it predicts
+   worse or is miscalibrated where the champion is not, else ``challenger`` (when the
+   playbook gives challengers a share and none is live) or ``candidate`` (serves nobody;
+   a person may promote it). During the warm-up, while the gate has nothing fair to say,
+   each refit becomes champion: it is the same procedure on every decision the champion
+   learned from and the newer ones.
+
+Every change of status is audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+from sqlalchemy import Engine
+
+from nextmove.decisions.candidates import Catalog, buyable, catalog_of
+from nextmove.decisions.context import AccountContext, build_context
+from nextmove.decisions.repository import DecisionRepository
+from nextmove.decisions.service import _inputs, model_for
+from nextmove.domain import OutcomeType
+from nextmove.errors import GovernanceError, NotFound
+from nextmove.foundation.service import record_frames
+from nextmove.governance.model import Actor
+from nextmove.governance.service import record_audit
+from nextmove.learning.features import account_features, feature_names, product_interest
+from nextmove.learning.gate import GateResult, Verdict, compare_models
+from nextmove.learning.model import ChallengerReview, LearnReport, ModelRecord, ModelStatus
+from nextmove.learning.response import ResponseModel, TrainingRows, fit_response_model, prior_model
+from nextmove.learning.stats import Z95
+from nextmove.playbook.model import Playbook
+from nextmove.store import UnitOfWork
+
+__all__ = ["learn", "model_records", "review_challenger", "set_status"]
+
+_KINDS = ("accounts", "contacts", "products", "holdings", "opportunities", "signals", "outcomes")
+_BOUGHT = (OutcomeType.PURCHASE.value, OutcomeType.OPPORTUNITY_WON.value)
+_MAX_CONTROL_ROWS = 40_000
+Floats = npt.NDArray[np.float64]
+MIN_ARM_ACCOUNTS = 30
+"""Fewer accounts than this in either group of a champion/challenger test decide nothing."""
+MIN_PROBE_SHARE = 0.5
+"""The probe must learn from at least this share of the decisions the new model learns
+from, or the gate has nothing fair to say (the first weeks of history)."""
+
+
+_NO_GATE = (
+    "no fair held-out comparison yet: too little history before the held-out days "
+    "(or no decisions in them)"
+)
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """A fitted model and what it learned from."""
+
+    model: ResponseModel
+    prior: ResponseModel
+    catalog: Catalog
+    decisions: int
+    data_from: datetime | None
+    held_out: TrainingRows | None
+    """Rows of the decisions on or after the held-out cut (labels up to ``as_of``)."""
+
+
+def learn(
+    *,
+    engine: Engine,
+    actor: Actor,
+    playbook: Playbook,
+    playbook_version: int | None,
+    as_of: datetime,
+    now: datetime,
+    seed: int = 0,
+) -> LearnReport:
+    """Review the live challenger, fit a model on the decisions logged before ``as_of``,
+    gate it against the champion and register it (see the module docstring)."""
+    review = review_challenger(
+        engine=engine, actor=actor, playbook=playbook, playbook_version=playbook_version,
+        as_of=as_of, now=now,
+    )  # fmt: skip
+    cut = as_of - timedelta(days=playbook.measurement.validation_days)
+    fitted = _fit(engine, playbook, as_of, seed, held_out_from=cut)
+    model = fitted.model
+    base = LearnReport(
+        model.version, model.rows, fitted.decisions, model.learned, model.metrics, review=review
+    )
+    with UnitOfWork(engine) as uow:
+        repository = DecisionRepository(uow.connection)
+        known = repository.model_records(version=model.version)
+        champion_params = repository.active_model()
+        live = repository.challenger_model()
+    champion_version = _version_of(champion_params)
+    if not model.learned:
+        return replace(base, champion=champion_version, challenger=live and live[0])
+    if known:
+        return replace(
+            base,
+            status=known[0].status,
+            reasons=("already registered: the same data gave the same model",),
+            champion=champion_version,
+            challenger=live and live[0],
+        )
+    champion = model_for(champion_params, playbook, fitted.catalog)
+    gate = _gate(engine, playbook, cut, seed, champion, fitted)
+    status, reasons = _status(
+        gate,
+        champion_learned=champion.learned,
+        challenger_live=live is not None,
+        share=playbook.measurement.challenger_share,
+    )
+    evaluation: dict[str, Any] = {
+        "reasons": list(reasons),
+        "gate": None if gate is None else gate.to_dict(),
+        "held_out_from": cut.isoformat(),
+        "champion": champion.version if champion.learned else None,
+    }
+    with UnitOfWork(engine) as uow:
+        DecisionRepository(uow.connection).save_model(
+            version=model.version,
+            trained_at=now,
+            data_from=fitted.data_from,
+            as_of=as_of,
+            rows=model.rows,
+            params=model.to_dict(),
+            metrics=model.metrics,
+            status=status,
+            evaluation=evaluation,
+        )
+        record_audit(
+            uow,
+            actor=actor,
+            action="model.register",
+            subject=f"model:{model.version}",
+            details={"status": status.value, "reasons": list(reasons), "as_of": as_of.isoformat()},
+            occurred_at=now,
+            playbook_version=playbook_version,
+        )
+        uow.commit()
+    promoted = status is ModelStatus.CHAMPION
+    return replace(
+        base,
+        status=status,
+        reasons=reasons,
+        champion=model.version if promoted else champion_version,
+        challenger=model.version if status is ModelStatus.CHALLENGER else (live and live[0]),
+        evaluation=evaluation,
+    )
+
+
+def _version_of(params: Mapping[str, Any] | None) -> str | None:
+    return None if params is None else ResponseModel.from_dict(params).version
+
+
+def _status(
+    gate: GateResult | None, *, champion_learned: bool, challenger_live: bool, share: float
+) -> tuple[ModelStatus, tuple[str, ...]]:
+    """The registry status the gate's verdict gives a new model."""
+    if gate is not None and gate.verdict is Verdict.REJECT:
+        return ModelStatus.REJECTED, gate.reasons
+    if gate is not None and gate.verdict is Verdict.PROMOTE:
+        return ModelStatus.CHAMPION, gate.reasons
+    if gate is None:
+        # Warm-up: the same procedure on every decision the champion learned from and more.
+        why = "promoted: it learned from every decision the champion did, and the newer ones"
+        if not champion_learned:
+            why = "the first model learned (the playbook's priors decided until now)"
+        return ModelStatus.CHAMPION, (why, _NO_GATE)
+    found = gate.reasons
+    if not champion_learned:
+        first = "the first model learned (the playbook's priors decided until now)"
+        return ModelStatus.CHAMPION, (first, *found)
+    if share > 0 and not challenger_live:
+        return ModelStatus.CHALLENGER, (*found, f"challenger for {share:.0%} of accounts")
+    if share > 0:
+        return ModelStatus.CANDIDATE, (*found, "a challenger is already live")
+    return ModelStatus.CANDIDATE, (*found, "the playbook gives challengers no share")
+
+
+def _gate(
+    engine: Engine,
+    playbook: Playbook,
+    cut: datetime,
+    seed: int,
+    champion: ResponseModel,
+    fitted: _Fit,
+) -> GateResult | None:
+    """Compare the fit made as of ``cut`` with the champion on the held-out rows."""
+    held = fitted.held_out
+    if held is None or len(held.bought) == 0:
+        return None
+    probe = _fit(engine, playbook, cut, seed)
+    if probe.decisions < MIN_PROBE_SHARE * fitted.decisions or not probe.model.learned:
+        # Too little before the held-out days: the probe would judge a far weaker fit.
+        return None
+    assert held.exposure is not None and held.group is not None
+    return compare_models(
+        probe.model.predict_rows(held),
+        champion.predict_rows(held),
+        held.bought,
+        exposure=held.exposure,
+        motion=held.motion,
+        groups=held.group,
+        actions=champion.actions,
+    )
+
+
+def _fit(
+    engine: Engine,
+    playbook: Playbook,
+    as_of: datetime,
+    seed: int,
+    *,
+    held_out_from: datetime | None = None,
+) -> _Fit:
+    """Fit on the decisions logged before ``as_of``; keep the rows of those made on or
+    after ``held_out_from`` apart too."""
+    with UnitOfWork(engine) as uow:
+        repository = DecisionRepository(uow.connection)
+        logged = repository.logged(until=as_of)
+        sample = _training_sample(logged, seed)
+        accounts = sample["account_id"].unique().to_list()
+        touches = repository.touches(accounts or [""])
+    actions = tuple(name for name in playbook.actions if name != "no_action")
+    frames = record_frames(engine=engine, kinds=_KINDS, account_ids=accounts or [""])
+    catalog = catalog_of(frames["products"])
+    prior = prior_model(playbook, feature_names(playbook), catalog.product_ids, actions)
+    groups: dict[str, int] = {}
+    held_out = None
+    if held_out_from is None:
+        rows = _training_rows(sample, frames, touches, playbook, catalog, actions, as_of, groups)
+    else:
+        newest = pl.col("as_of") >= held_out_from
+        older = _training_rows(
+            sample.filter(~newest), frames, touches, playbook, catalog, actions, as_of, groups
+        )
+        held_out = _training_rows(
+            sample.filter(newest), frames, touches, playbook, catalog, actions, as_of, groups
+        )
+        rows = _stacked([older, held_out], len(prior.feature_names))
+    model = fit_response_model(prior, rows, seed=seed)
+    first = sample["as_of"].min() if sample.height else None
+    return _Fit(
+        model=model,
+        prior=prior,
+        catalog=catalog,
+        decisions=sample.height,
+        data_from=first if isinstance(first, datetime) else None,
+        held_out=held_out,
+    )
+
+
+# --- the champion/challenger test ----------------------------------------------------------
+
+
+def review_challenger(
+    *,
+    engine: Engine,
+    actor: Actor,
+    playbook: Playbook,
+    playbook_version: int | None,
+    as_of: datetime,
+    now: datetime,
+) -> ChallengerReview | None:
+    """Judge the live challenger on its own accounts against the champion's; promote it,
+    retire it or let it continue (None: no challenger is live)."""
+    with UnitOfWork(engine) as uow:
+        repository = DecisionRepository(uow.connection)
+        live = repository.model_records(status=ModelStatus.CHALLENGER)
+        champions = repository.model_records(status=ModelStatus.CHAMPION)
+        if not live:
+            return None
+        record = live[0]
+        logged = repository.logged(until=as_of)
+    logged = _challenger_runs(logged, record.version)
+    first = logged["as_of"].min() if logged.height else None
+    started = first if isinstance(first, datetime) else as_of  # decision time, not wall time
+    logged = logged.filter(~pl.col("holdout")) if logged.height else logged
+    champion = champions[0].version if champions else "priors"
+    values = _account_values(engine, playbook, logged, record.version, as_of)
+    review = _judge(record, champion, values, started, as_of, playbook.measurement.challenger_days)
+    if review.outcome == "continues":
+        status = ModelStatus.CHALLENGER
+    else:
+        status = ModelStatus.CHAMPION if review.outcome == "promoted" else ModelStatus.RETIRED
+    evaluation = {**record.evaluation, "review": review.to_dict()}
+    with UnitOfWork(engine) as uow:
+        repository = DecisionRepository(uow.connection)
+        at = record.status_at if status is ModelStatus.CHALLENGER else now
+        repository.set_model_status(record.version, status, at=at or now, evaluation=evaluation)
+        if status is not ModelStatus.CHALLENGER:
+            record_audit(
+                uow,
+                actor=actor,
+                action="model.promote" if status is ModelStatus.CHAMPION else "model.retire",
+                subject=f"model:{record.version}",
+                details={"reason": review.reason, "review": review.to_dict()},
+                occurred_at=now,
+                playbook_version=playbook_version,
+            )
+        uow.commit()
+    return review
+
+
+def _challenger_runs(logged: pl.DataFrame, challenger: str) -> pl.DataFrame:
+    """The decisions of the runs where ``challenger`` decided beside another model (a
+    model that was champion before has runs of its own, which are no test)."""
+    if logged.height == 0:
+        return logged
+    ours = pl.col("model_version") == challenger
+    runs = logged.group_by("run_id").agg(ours.any().alias("ours"), (~ours).any().alias("other"))
+    tested = runs.filter(pl.col("ours") & pl.col("other"))["run_id"]
+    return logged.filter(pl.col("run_id").is_in(tested.implode()))
+
+
+def _account_values(
+    engine: Engine, playbook: Playbook, logged: pl.DataFrame, challenger: str, as_of: datetime
+) -> pl.DataFrame:
+    """Per account decided since the challenger went live: its group and its value — what
+    it bought after its first decision, up to ``as_of``, minus what its moves cost."""
+    schema = {"account_id": pl.String, "challenger": pl.Boolean, "value": pl.Float64}
+    if logged.height == 0:
+        return pl.DataFrame(schema=schema)
+    costs = {name: action.cost for name, action in playbook.actions.items()}
+    accounts = logged.group_by("account_id").agg(
+        challenger=(pl.col("model_version") == challenger).any(),
+        first=pl.col("as_of").min(),
+        cost=pl.col("action").replace_strict(costs, default=0.0, return_dtype=pl.Float64).sum(),
+    )
+    ids = accounts["account_id"].to_list()
+    outcomes = record_frames(engine=engine, kinds=("outcomes",), account_ids=ids)["outcomes"]
+    revenue = (
+        outcomes.filter(pl.col("outcome_type").is_in(_BOUGHT) & (pl.col("occurred_at") <= as_of))
+        .join(accounts.select("account_id", "first"), on="account_id")
+        .filter(pl.col("occurred_at") > pl.col("first"))
+        .group_by("account_id")
+        .agg(revenue=pl.col("value").fill_null(0.0).sum())
+    )
+    return (
+        accounts.join(revenue, on="account_id", how="left")
+        .select(
+            "account_id",
+            "challenger",
+            value=pl.col("revenue").fill_null(0.0) - pl.col("cost"),
+        )
+        .cast(schema)  # type: ignore[arg-type]
+    )
+
+
+def _judge(
+    record: ModelRecord,
+    champion: str,
+    values: pl.DataFrame,
+    started: datetime,
+    as_of: datetime,
+    max_days: int,
+) -> ChallengerReview:
+    ours = values.filter("challenger")["value"].to_numpy()
+    theirs = values.filter(~pl.col("challenger"))["value"].to_numpy()
+    difference, low, high = _welch(ours, theirs)
+    days = (as_of - started) / timedelta(days=1)
+    if min(len(ours), len(theirs)) < MIN_ARM_ACCOUNTS:
+        outcome, reason = (
+            "continues",
+            (
+                f"too few accounts to compare yet ({len(ours)} with the challenger, "
+                f"{len(theirs)} with the champion; {MIN_ARM_ACCOUNTS} each needed)"
+            ),
+        )
+    elif low > 0:
+        outcome, reason = (
+            "promoted",
+            "brought more per account than the champion with 95% confidence",
+        )
+    elif high < 0:
+        outcome, reason = (
+            "retired",
+            "brought less per account than the champion with 95% confidence",
+        )
+    else:
+        outcome, reason = "continues", "neither better nor worse with confidence yet"
+    if outcome == "continues" and days >= max_days:
+        outcome, reason = "retired", f"undecided after {days:.0f} days ({reason})"
+    return ChallengerReview(
+        challenger=record.version,
+        champion=champion,
+        outcome=outcome,
+        reason=reason,
+        accounts_challenger=len(ours),
+        accounts_champion=len(theirs),
+        value_challenger=float(ours.mean()) if len(ours) else float("nan"),
+        value_champion=float(theirs.mean()) if len(theirs) else float("nan"),
+        difference=difference,
+        low=low,
+        high=high,
+    )
+
+
+def _welch(ours: Floats, theirs: Floats) -> tuple[float, float, float]:
+    """Difference of means with a Welch 95% interval (NaN / unbounded when too small)."""
+    if len(ours) < 2 or len(theirs) < 2:
+        nan = float("nan")
+        return nan, -np.inf, np.inf
+    difference = float(ours.mean() - theirs.mean())
+    se = float(np.sqrt(ours.var(ddof=1) / len(ours) + theirs.var(ddof=1) / len(theirs)))
+    return difference, difference - Z95 * se, difference + Z95 * se
+
+
+# --- the registry ---------------------------------------------------------------------------
+
+
+def model_records(
+    *, engine: Engine, version: str | None = None, status: ModelStatus | None = None
+) -> list[ModelRecord]:
+    """The registry, newest first (one version, or of one status)."""
+    with UnitOfWork(engine) as uow:
+        return DecisionRepository(uow.connection).model_records(version=version, status=status)
+
+
+def set_status(
+    *,
+    engine: Engine,
+    actor: Actor,
+    version: str,
+    status: ModelStatus,
+    reason: str,
+    now: datetime,
+    playbook_version: int | None,
+) -> ModelRecord:
+    """A person promotes a model to champion, makes it the challenger, or retires it."""
+    if status not in (ModelStatus.CHAMPION, ModelStatus.CHALLENGER, ModelStatus.RETIRED):
+        raise GovernanceError(f"a model can be made champion, challenger or retired, not {status}")
+    if not reason.strip():
+        raise GovernanceError("a reason is required to change a model's status")
+    with UnitOfWork(engine) as uow:
+        repository = DecisionRepository(uow.connection)
+        found = repository.model_records(version=version)
+        if not found:
+            raise NotFound(f"no model {version!r} is registered")
+        record = found[0]
+        if status is ModelStatus.CHALLENGER:
+            for live in repository.model_records(status=ModelStatus.CHALLENGER):
+                if live.version != version:
+                    repository.set_model_status(
+                        live.version, ModelStatus.RETIRED, at=now, evaluation=live.evaluation
+                    )
+        evaluation = {**record.evaluation, "set_by": actor.user_id, "set_reason": reason}
+        repository.set_model_status(version, status, at=now, evaluation=evaluation)
+        record_audit(
+            uow,
+            actor=actor,
+            action=f"model.{status.value}",
+            subject=f"model:{version}",
+            details={"from": record.status.value, "to": status.value, "reason": reason},
+            occurred_at=now,
+            playbook_version=playbook_version,
+        )
+        uow.commit()
+        return repository.model_records(version=version)[0]
+
+
+# --- training rows --------------------------------------------------------------------------
+
+
+def _training_sample(logged: pl.DataFrame, seed: int) -> pl.DataFrame:
+    """Every acting decision and a random sample of the others (they are many and alike)."""
+    if logged.height == 0:
+        return pl.DataFrame(
+            schema={
+                "account_id": pl.String,
+                "action": pl.String,
+                "product_id": pl.String,
+                "as_of": pl.Datetime("us", "UTC"),
+            }
+        )
+    acting = logged.filter(pl.col("action") != "no_action")
+    idle = logged.filter(pl.col("action") == "no_action")
+    if idle.height > _MAX_CONTROL_ROWS:
+        idle = idle.sample(_MAX_CONTROL_ROWS, seed=seed)
+    return pl.concat([acting, idle]).sort("as_of", "account_id")
+
+
+def _training_rows(
+    sample: pl.DataFrame,
+    frames: Mapping[str, pl.DataFrame],
+    touches: pl.DataFrame,
+    playbook: Playbook,
+    catalog: Catalog,
+    actions: tuple[str, ...],
+    as_of: datetime,
+    groups: dict[str, int] | None = None,
+) -> TrainingRows:
+    """Stacked rows of the sample's decisions, labelled with what followed up to ``as_of``.
+
+    ``groups`` numbers the accounts (shared by calls whose rows are stacked together).
+    """
+    window = timedelta(days=playbook.measurement.attribution_days)
+    bought = frames["outcomes"].filter(
+        pl.col("outcome_type").is_in(_BOUGHT) & pl.col("product_id").is_not_null()
+    )
+    unsubscribes = frames["outcomes"].filter(
+        pl.col("outcome_type") == OutcomeType.UNSUBSCRIBE.value
+    )
+    groups = {} if groups is None else groups
+    parts: list[TrainingRows] = []
+    for (decided_at,), day in sample.group_by("as_of", maintain_order=True):
+        assert isinstance(decided_at, datetime)
+        ids = day["account_id"].unique()
+        scoped = {
+            kind: frame.filter(pl.col("account_id").is_in(ids))
+            if "account_id" in frame.columns
+            else frame
+            for kind, frame in frames.items()
+        }
+        touched = touches.filter(pl.col("account_id").is_in(ids))
+        context = build_context(_inputs(scoped, touched, playbook), playbook, decided_at)
+        until = min(decided_at + window, as_of)
+        purchases = (
+            bought.filter((pl.col("occurred_at") > decided_at) & (pl.col("occurred_at") <= until))
+            .select("account_id", "product_id")
+            .unique()
+        )
+        left = unsubscribes.filter(
+            (pl.col("occurred_at") > decided_at) & (pl.col("occurred_at") <= until)
+        )
+        rows = _rows_of_day(
+            day,
+            context,
+            _Labels(purchases, frozenset(left["account_id"].to_list()), groups),
+            playbook,
+            catalog,
+            actions,
+        )
+        seen = min((until - decided_at) / window, 1.0)
+        parts.append(replace(rows, exposure=np.full(len(rows.bought), seen)))
+    return _stacked(parts, len(feature_names(playbook)))
+
+
+def _stacked(parts: Sequence[TrainingRows], features: int) -> TrainingRows:
+    """One set of rows from several (none: an empty set)."""
+    if not parts:
+        empty = np.zeros(0)
+        return TrainingRows(
+            np.zeros((0, features)),
+            empty,
+            empty.astype(np.int64),
+            empty.astype(np.int64),
+            empty,
+            group=empty.astype(np.int64),
+            unsubscribed=empty,
+            decision_row=empty.astype(bool),
+            exposure=empty,
+        )
+    return TrainingRows(
+        features=np.vstack([p.features for p in parts]),
+        interest=np.concatenate([p.interest for p in parts]),
+        product=np.concatenate([p.product for p in parts]),
+        motion=np.concatenate([p.motion for p in parts]),
+        bought=np.concatenate([p.bought for p in parts]),
+        group=np.concatenate([_given(p.group) for p in parts]),
+        unsubscribed=np.concatenate([_given(p.unsubscribed) for p in parts]),
+        decision_row=np.concatenate([_given(p.decision_row) for p in parts]),
+        exposure=np.concatenate([_given(p.exposure) for p in parts]),
+    )
+
+
+_T = TypeVar("_T", bound=np.generic)
+
+
+def _given(values: npt.NDArray[_T] | None) -> npt.NDArray[_T]:
+    assert values is not None  # _rows_of_day and _training_rows always fill them
+    return values
+
+
+@dataclass(frozen=True)
+class _Labels:
+    """What followed one day's decisions, and the account numbering shared across days."""
+
+    purchases: pl.DataFrame
+    """(account_id, product_id) bought within the window."""
+    unsubscribed: frozenset[str]
+    """Accounts with an unsubscribe within the window."""
+    groups: dict[str, int]
+
+
+def _rows_of_day(
+    day: pl.DataFrame,
+    context: AccountContext,
+    labels: _Labels,
+    playbook: Playbook,
+    catalog: Catalog,
+    actions: tuple[str, ...],
+) -> TrainingRows:
+    """Treated rows for the product each action carried; control rows for every buyable one."""
+    frame = context.frame
+    features = account_features(frame, playbook).matrix
+    interest = product_interest(context.product_interest, frame["account_id"], catalog.product_ids)
+    can_buy = buyable(frame, catalog)
+    position = {account: i for i, account in enumerate(frame["account_id"].to_list())}
+    product_position = {p: j for j, p in enumerate(catalog.product_ids)}
+    bought = {(a, p) for a, p in labels.purchases.iter_rows()}
+    motion_of = {name: k for k, name in enumerate(actions)}
+    accounts, products, motions, first = [], [], [], []
+    for account, action, product in day.select("account_id", "action", "product_id").iter_rows():
+        i = position.get(account)
+        if i is None:
+            continue
+        if action == "no_action":
+            for n, j in enumerate(np.flatnonzero(can_buy[i])):
+                accounts.append(i)
+                products.append(int(j))
+                motions.append(-1)
+                first.append(n == 0)
+        elif action in motion_of and product in product_position:
+            accounts.append(i)
+            products.append(product_position[product])
+            motions.append(motion_of[action])
+            first.append(True)
+    a = np.asarray(accounts, dtype=np.int64)
+    p = np.asarray(products, dtype=np.int64)
+    ids = frame["account_id"].to_list()
+    outcome = np.array(
+        [(ids[i], catalog.product_ids[j]) in bought for i, j in zip(a, p, strict=True)],
+        dtype=np.float64,
+    )
+    return TrainingRows(
+        features=features[a] if len(a) else np.zeros((0, features.shape[1])),
+        interest=interest[a, p] if len(a) else np.zeros(0),
+        product=p,
+        motion=np.asarray(motions, dtype=np.int64),
+        bought=outcome,
+        group=np.array([labels.groups.setdefault(ids[i], len(labels.groups)) for i in a], np.int64),
+        unsubscribed=np.array([ids[i] in labels.unsubscribed for i in a], dtype=np.float64),
+        decision_row=np.asarray(first, dtype=bool),
+    )
