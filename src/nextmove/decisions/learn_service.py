@@ -18,8 +18,13 @@ model registry, and run the champion/challenger test.
    gate judges the fitting procedure on days it held out; the model registered is the same
    procedure fitted on everything. While the probe would learn from less than half the
    decisions the new model learns from (the first weeks), there is no fair comparison
-   and the gate says nothing. A champion trained after the held-out days began has
-   seen some of them: the comparison then favours the champion, never the new model.
+   and the gate says nothing. A champion trained after the held-out days began has seen
+   some of them: the comparison then favours the champion, never the new model.
+   The held-out days also *calibrate* each motion's uplift
+   (:mod:`nextmove.learning.calibration`): the share of the probe's predicted uplift that
+   came true on them scales the new model's, so a model that overstates marginal moves
+   (the winner's curse, hopeful priors) values them as they turned out. The gate judges
+   the probe with factors learned on the other half of the held-out accounts.
 4. *Register* it: ``champion`` when it predicts better with confidence (or it is the
    first model learned and the gate does not reject it), ``rejected`` when it predicts
    worse or is miscalibrated where the champion is not, else ``challenger`` (when the
@@ -52,6 +57,7 @@ from nextmove.errors import GovernanceError, NotFound
 from nextmove.foundation.service import record_frames
 from nextmove.governance.model import Actor
 from nextmove.governance.service import record_audit
+from nextmove.learning.calibration import uplift_factors
 from nextmove.learning.features import account_features, feature_names, product_interest
 from nextmove.learning.gate import GateResult, Verdict, compare_models
 from nextmove.learning.model import ChallengerReview, LearnReport, ModelRecord, ModelStatus
@@ -116,12 +122,23 @@ def learn(
     )
     with UnitOfWork(engine) as uow:
         repository = DecisionRepository(uow.connection)
-        known = repository.model_records(version=model.version)
         champion_params = repository.active_model()
         live = repository.challenger_model()
     champion_version = _version_of(champion_params)
     if not model.learned:
         return replace(base, champion=champion_version, challenger=live and live[0])
+    champion = model_for(champion_params, playbook, fitted.catalog)
+    judged = _held_out(engine, playbook, cut, seed, champion, fitted)
+    gate = judged.gate
+    if judged.factors:
+        metrics = {
+            **model.metrics,
+            **{f"{a}.uplift_factor": f for a, f in zip(model.actions, judged.factors, strict=True)},
+        }
+        model = replace(model, uplift_scale=judged.factors, metrics=metrics)
+        base = replace(base, model_version=model.version, metrics=model.metrics)
+    with UnitOfWork(engine) as uow:
+        known = DecisionRepository(uow.connection).model_records(version=model.version)
     if known:
         return replace(
             base,
@@ -130,8 +147,6 @@ def learn(
             champion=champion_version,
             challenger=live and live[0],
         )
-    champion = model_for(champion_params, playbook, fitted.catalog)
-    gate = _gate(engine, playbook, cut, seed, champion, fitted)
     status, reasons = _status(
         gate,
         champion_learned=champion.learned,
@@ -142,6 +157,7 @@ def learn(
         "reasons": list(reasons),
         "gate": None if gate is None else gate.to_dict(),
         "held_out_from": cut.isoformat(),
+        "uplift_factors": {a: model.uplift_factor(k) for k, a in enumerate(model.actions)},
         "champion": champion.version if champion.learned else None,
     }
     with UnitOfWork(engine) as uow:
@@ -206,25 +222,43 @@ def _status(
     return ModelStatus.CANDIDATE, (*found, "the playbook gives challengers no share")
 
 
-def _gate(
+@dataclass(frozen=True)
+class _HeldOut:
+    """What the held-out days said: the gate's verdict and the uplift factors to serve with."""
+
+    gate: GateResult | None
+    factors: tuple[float, ...] = ()
+
+
+def _held_out(
     engine: Engine,
     playbook: Playbook,
     cut: datetime,
     seed: int,
     champion: ResponseModel,
     fitted: _Fit,
-) -> GateResult | None:
-    """Compare the fit made as of ``cut`` with the champion on the held-out rows."""
+) -> _HeldOut:
+    """Fit as of ``cut`` (the probe) and judge it on the held-out rows against the champion.
+
+    The probe's uplift is calibrated on the held-out rows (:mod:`nextmove.learning.
+    calibration`); the new model serves with those factors. The gate judges the probe as
+    it would serve, each half of the accounts with factors learned on the other half.
+    """
     held = fitted.held_out
     if held is None or len(held.bought) == 0:
-        return None
+        return _HeldOut(None)
     probe = _fit(engine, playbook, cut, seed)
     if probe.decisions < MIN_PROBE_SHARE * fitted.decisions or not probe.model.learned:
         # Too little before the held-out days: the probe would judge a far weaker fit.
-        return None
+        return _HeldOut(None)
     assert held.exposure is not None and held.group is not None
-    return compare_models(
-        probe.model.predict_rows(held),
+    base, uplift = probe.model.predict_parts(held)
+    actions = len(probe.model.actions)
+    factors = uplift_factors(
+        base, uplift, held.bought, exposure=held.exposure, motion=held.motion, actions=actions
+    )
+    gate = compare_models(
+        _cross_calibrated(base, uplift, held, actions),
         champion.predict_rows(held),
         held.bought,
         exposure=held.exposure,
@@ -232,6 +266,24 @@ def _gate(
         groups=held.group,
         actions=champion.actions,
     )
+    return _HeldOut(gate, factors)
+
+
+def _cross_calibrated(base: Floats, uplift: Floats, held: TrainingRows, actions: int) -> Floats:
+    """P(buy) per row with uplift factors learned on the other half of the accounts."""
+    assert held.exposure is not None and held.group is not None
+    first = held.group % 2 == 0
+    predicted = np.empty(len(base))
+    for fit_on in (first, ~first):
+        factors = uplift_factors(
+            base[fit_on], uplift[fit_on], held.bought[fit_on],
+            exposure=held.exposure[fit_on], motion=held.motion[fit_on], actions=actions,
+        )  # fmt: skip
+        scales = np.array([*factors, 0.0])  # index -1 (no move): no uplift
+        other = ~fit_on
+        predicted[other] = base[other] + scales[held.motion[other]] * uplift[other]
+    clipped: Floats = np.clip(predicted, 1e-6, 1.0 - 1e-6)
+    return clipped
 
 
 def _fit(

@@ -120,6 +120,13 @@ class ResponseModel:
     on held-out data (see :mod:`nextmove.learning.heterogeneity`); else it is flat."""
     harm_model: HarmModel | None = None
     """How much each motion raises the chance of an unsubscribe (None: not learned)."""
+    uplift_scale: tuple[float, ...] = ()
+    """Per action: what share of the uplift it predicted came true on held-out decisions
+    (see :mod:`nextmove.learning.calibration`); empty: 1 for every action."""
+
+    def uplift_factor(self, action: int) -> float:
+        """The held-out calibration of ``action``'s uplift (1: none measured)."""
+        return self.uplift_scale[action] if self.uplift_scale else 1.0
 
     def harm(self, action: int, features: Floats) -> Floats:
         """Extra chance of an unsubscribe caused by ``action``, per account (0 unlearned)."""
@@ -173,10 +180,10 @@ class ResponseModel:
         prior = self.prior_uplift[action] * shape
         w = self.weight(action)
         if w == 0.0:
-            return prior
+            return prior * self.uplift_factor(action)
         theta = self.coefs.mean(axis=0)
         learned = self._uplift(theta, action, features, interest)
-        return w * learned + (1.0 - w) * prior
+        return (w * learned + (1.0 - w) * prior) * self.uplift_factor(action)
 
     def uplift_sd(self, action: int, features: Floats, interest: Floats, products: Ints) -> Floats:
         """Standard deviation of the blended uplift, for rows of (account, one product)."""
@@ -184,23 +191,32 @@ class ResponseModel:
         prior = self.prior_uplift[action] * (0.25 + 0.75 * _interest_factor(z))
         w = self.weight(action)
         if w == 0.0:
-            return prior
+            return prior * self.uplift_factor(action)
         draws = np.stack(
             [self._uplift_rows(theta, action, features, z, products) for theta in self.coefs]
         )
         learned_sd = draws.std(axis=0, ddof=1) if len(draws) > 1 else np.zeros(len(z))
-        return np.sqrt((w * learned_sd) ** 2 + ((1.0 - w) * prior) ** 2)
+        spread: Floats = np.sqrt((w * learned_sd) ** 2 + ((1.0 - w) * prior) ** 2)
+        return spread * self.uplift_factor(action)
 
     def predict_rows(self, rows: TrainingRows) -> Floats:
         """P(buy the row's product within the window | the row's motion), per stacked row,
-        as the engine values moves: the base rate plus the blended uplift."""
+        as the engine values moves: the base rate plus the blended, calibrated uplift."""
+        base, uplift = self.predict_parts(rows)
+        scales = np.array([*(self.uplift_factor(k) for k in range(len(self.actions))), 0.0])
+        clipped: Floats = np.clip(base + scales[rows.motion] * uplift, 1e-6, 1.0 - 1e-6)
+        return clipped
+
+    def predict_parts(self, rows: TrainingRows) -> tuple[Floats, Floats]:
+        """Per stacked row: P(buy | no action) and the blended uplift of the row's motion
+        before calibration (0 on rows without a motion)."""
         z, products, motion = rows.interest, rows.product, rows.motion
         if self._fitted:
             theta = self.coefs.mean(axis=0)
             base = np.asarray(expit(self._base_rows(theta, rows.features, z, products)))
         else:
             base = DAY_ONE_BASE_RATE * (1.0 + 2.0 * _interest_factor(z))
-        predicted = base.copy()
+        uplift = np.zeros(len(z))
         shape = prior_shape_of(z)
         for k in range(len(self.actions)):
             at = np.flatnonzero(motion == k)
@@ -213,9 +229,8 @@ class ResponseModel:
                 if w > 0.0
                 else prior
             )
-            predicted[at] += w * learned + (1.0 - w) * prior
-        clipped: Floats = np.clip(predicted, 1e-6, 1.0 - 1e-6)
-        return clipped
+            uplift[at] = w * learned + (1.0 - w) * prior
+        return np.asarray(base, dtype=np.float64), uplift
 
     # -- the linear model ------------------------------------------------------------
 
@@ -274,6 +289,7 @@ class ResponseModel:
             "metrics": dict(self.metrics),
             "heterogeneous": list(self.heterogeneous),
             "harm": None if self.harm_model is None else self.harm_model.to_dict(),
+            "uplift_scale": list(self.uplift_scale),
         }
 
     @classmethod
@@ -294,6 +310,7 @@ class ResponseModel:
             metrics={k: float(v) for k, v in values["metrics"].items()},
             heterogeneous=tuple(bool(v) for v in values.get("heterogeneous", ())),
             harm_model=HarmModel.from_dict(values["harm"]) if values.get("harm") else None,
+            uplift_scale=tuple(float(v) for v in values.get("uplift_scale", ())),
         )
 
 

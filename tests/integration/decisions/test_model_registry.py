@@ -84,6 +84,12 @@ def test_the_first_model_is_champion_and_every_refit_is_gated(
     assert gate["rows"] > 0 and gate["purchases"] > 0
     assert {c["motion"] for c in gate["calibration"]} >= {"no_action"}
     assert second.evaluation["champion"] == first.model_version
+    # The held-out days calibrate each motion's uplift: the model serves with the factors.
+    factors = second.evaluation["uplift_factors"]
+    assert set(factors) == {"sales_outreach", "digital_program", "service_conversation"}
+    assert all(0.2 <= f <= 1.5 for f in factors.values())
+    stored = engine.models(version=second.model_version)[0]
+    assert stored.metrics["sales_outreach.uplift_factor"] == factors["sales_outreach"]
     records = {r.version: r for r in engine.models()}
     assert [r.status for r in records.values()].count(ModelStatus.CHAMPION) == 1
     if second.status is ModelStatus.CHAMPION:
