@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from nextmove.decisions.columns import nulls_filled
 from nextmove.playbook.model import ALL, Channel, Playbook
 
 __all__ = ["ActionSpec", "Catalog", "action_specs", "buyable", "catalog_of", "sale_values"]
@@ -50,15 +51,15 @@ class ActionSpec:
 
 def catalog_of(products: pl.DataFrame) -> Catalog:
     """Return the catalog of a ``products`` frame (id, list_price, active, prerequisites)."""
-    ordered = products.sort("product_id")
+    ordered = products if products["product_id"].is_sorted() else products.sort("product_id")
     ids = tuple(ordered["product_id"].to_list())
     position = {product_id: i for i, product_id in enumerate(ids)}
     prerequisites = tuple(
         tuple(position[p] for p in (needed or []) if p in position)
         for needed in ordered["prerequisites"].to_list()
     )
-    prices = ordered["list_price"].cast(pl.Float64).fill_null(0.0).to_numpy()
-    active = ordered["active"].fill_null(True).to_numpy().astype(bool)
+    prices = nulls_filled(ordered["list_price"].cast(pl.Float64), 0.0).to_numpy()
+    active = nulls_filled(ordered["active"], True).to_numpy().astype(bool)
     return Catalog(ids, prerequisites, prices, active)
 
 
@@ -90,16 +91,16 @@ def action_specs(playbook: Playbook, catalog: Catalog) -> tuple[ActionSpec, ...]
 
 def buyable(context: pl.DataFrame, catalog: Catalog) -> Bools:
     """Return accounts × products: true where the account could buy the product."""
+    known = set(context.columns)
+    flags = [
+        pl.col(f"holds__{p}").fill_null(False).cast(pl.Boolean)
+        if f"holds__{p}" in known
+        else pl.repeat(False, context.height, dtype=pl.Boolean)
+        for p in catalog.product_ids
+    ]
     held = (
-        np.column_stack(
-            [
-                context[f"holds__{p}"].fill_null(False).to_numpy().astype(bool)
-                if f"holds__{p}" in context.columns
-                else np.zeros(context.height, dtype=bool)
-                for p in catalog.product_ids
-            ]
-        )
-        if catalog.product_ids
+        context.select(flag.alias(str(i)) for i, flag in enumerate(flags)).to_numpy().astype(bool)
+        if flags
         else np.zeros((context.height, 0), dtype=bool)
     )
     can = ~held & catalog.active[None, :]
@@ -116,7 +117,7 @@ def sale_values(playbook: Playbook, catalog: Catalog, segments: pl.Series) -> Fl
     playbook's default) × horizon in years × the product's lever.
     """
     years = playbook.value.horizon_months / 12.0
-    named = segments.cast(pl.String).fill_null("")
+    named = nulls_filled(segments.cast(pl.String), "")
     distinct = sorted(named.unique().to_list())
     codes = named.cast(pl.Enum(distinct)).to_physical().cast(pl.Int64).to_numpy()
     table = np.zeros((len(distinct), len(catalog.product_ids)))

@@ -26,11 +26,12 @@ def remaining_capacities(
 ) -> list[CapacityLimit]:
     """Return ``capacities`` less what ``today``'s and ``this_week``'s decisions used.
 
-    Both frames hold earlier decisions that use capacity (action, team_id, owner_id).
+    Both frames hold earlier decisions that use capacity (action, team_id, owner_id); a
+    ``decisions`` column, when there is one, says how many decisions each row stands for.
     Each limit keeps the smaller of the day's and the week's room, per group.
     """
     teams = {name: action.team for name, action in playbook.actions.items()}
-    today_counts, week_counts = (_counts(_with_teams(f, teams)) for f in (today, this_week))
+    today_counts, week_counts = (_counts(f, teams) for f in (today, this_week))
     result = []
     for limit in capacities:
         team = limit.rule_id.removeprefix("capacity.").removesuffix(".per_owner")
@@ -52,17 +53,19 @@ def remaining_capacities(
     return result
 
 
-def _with_teams(decisions: pl.DataFrame, teams: dict[str, str | None]) -> pl.DataFrame:
-    team = pl.col("action").replace_strict(teams, default=None, return_dtype=pl.String)
-    return decisions.with_columns(team_id=team)
-
-
-def _counts(decisions: pl.DataFrame) -> list[dict[str, object]]:
-    """How many decisions share each combination of their values (few: one per action,
-    team and owner), so that each limit sums a short list rather than the decisions."""
+def _counts(decisions: pl.DataFrame, teams: dict[str, str | None]) -> list[dict[str, object]]:
+    """How many decisions share each combination of their values (few: one per action and
+    owner), with each action's ``team_id``, so that each limit sums a short list rather
+    than the decisions."""
     if decisions.height == 0:
         return []
-    return decisions.group_by(decisions.columns).len("_n").to_dicts()
+    if "decisions" in decisions.columns:
+        keys = [c for c in decisions.columns if c != "decisions"]
+        summed = decisions.group_by(keys).agg(pl.col("decisions").sum().alias("_n"))
+        counts = summed.to_dicts()
+    else:
+        counts = decisions.group_by(decisions.columns).len("_n").to_dicts()
+    return [{**row, "team_id": teams.get(str(row["action"]))} for row in counts]
 
 
 def _used(counts: list[dict[str, object]], limit: CapacityLimit) -> dict[str, int]:

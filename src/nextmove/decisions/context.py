@@ -71,7 +71,7 @@ Conventions:
   multiple of 2**-32, so a score does not depend on the order of the rows.
 - *Accounts.* One row per distinct ``account_id`` of ``inputs.accounts``, sorted;
   records of other accounts are ignored (ids are matched by two independent 64-bit
-  hashes of the id).
+  hashes of the id; the id itself when there is one account).
 
 :attr:`AccountContext.product_interest` is long: per declared count signal, account and
 product of ``inputs.products`` its events named, the decayed ``score`` and ``count_30d``.
@@ -83,12 +83,14 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from nextmove.decisions.columns import at_positions, nulls_filled
 from nextmove.decisions.compiled import PerPlaybook
 from nextmove.domain import Consent, OpportunityStage, OutcomeType
 from nextmove.governance.guardrail_rules import touches_column
@@ -195,6 +197,11 @@ _NEVER: Final = np.iinfo(np.int64).min
 _FIXED_POINT: Final = 2.0**32
 _HASH_SEED, _CHECK_SEED = 0x5EED, 0xC0FFEE
 _CLOSED_STAGES: Final = tuple(s.value for s in OpportunityStage if s.is_closed)
+_ENGINE: Final = "in-memory"
+"""Engine of the context's queries: the default's fixed cost per query (a few tenths of a
+millisecond) would be most of the time of deciding one account, and in memory is as fast
+for a whole batch."""
+_NO_STATES: Final[Mapping[str, pl.DataType]] = {"_idx": _INT, "_ts": _INT, "value": _NUMBER}
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -289,8 +296,9 @@ def build_context(inputs: ContextInputs, playbook: Playbook, as_of: datetime) ->
         **_quiet_columns(playbook, last, clock),
         **outcomes,
     }
-    frame = accounts.drop("created_on").hstack([s.alias(n) for n, s in columns.items()])
-    return AccountContext(frame=_ordered(frame, schema), product_interest=interest, as_of=as_of)
+    kept = accounts[[c for c in accounts.columns if c != "created_on"]]
+    frame = kept.hstack([s.alias(n) for n, s in columns.items()])
+    return AccountContext(frame=_ordered(frame, playbook), product_interest=interest, as_of=as_of)
 
 
 @dataclass(frozen=True)
@@ -307,10 +315,20 @@ class _Clock:
         return self.now - days * _DAY
 
 
-def _ordered(frame: pl.DataFrame, schema: ContextSchema) -> pl.DataFrame:
+def _ordered(frame: pl.DataFrame, playbook: Playbook) -> pl.DataFrame:
     """The schema's fields first, in its order and with its types, then the rest."""
-    fields = [pl.col(name).cast(polars_type(spec.type)) for name, spec in schema.fields.items()]
+    schema, _ = _READS_OF(playbook, None)
+    fields = _FIELDS_OF(playbook, None)
     return frame.select(*fields, *(c for c in frame.columns if c not in schema.fields))
+
+
+def _fields_of(playbook: Playbook, _: None) -> list[pl.Expr]:
+    """The fields of the context's schema under ``playbook``, typed."""
+    schema = _READS_OF(playbook, None)[0]
+    return [pl.col(name).cast(polars_type(spec.type)) for name, spec in schema.fields.items()]
+
+
+_FIELDS_OF = PerPlaybook(_fields_of)
 
 
 class _AccountIndex:
@@ -319,9 +337,21 @@ class _AccountIndex:
     def __init__(self, ids: pl.Series) -> None:
         self.ids = ids
         self.n = len(ids)
-        rows = pl.Series("_idx", np.arange(self.n, dtype=np.uint32))
-        self._keys = pl.DataFrame([ids.hash(_HASH_SEED).alias("_h"), rows])
-        self._check = ids.hash(_CHECK_SEED).to_numpy()
+        # One account (deciding in real time) is found by its id, more by their hashes.
+        self._only: str | None = ids[0] if self.n == 1 else None
+        self._keys: pl.LazyFrame | None = None
+        if self._only is None:
+            account = pl.col("account_id")
+            keys = (
+                ids.alias("account_id")
+                .to_frame()
+                .select(
+                    account.hash(_HASH_SEED).alias("_h"),
+                    pl.int_range(self.n, dtype=pl.UInt32).alias("_idx"),
+                    account.hash(_CHECK_SEED).alias("_k"),
+                )
+            )
+            self._keys = keys.lazy()
 
     def locate(self, rows: pl.LazyFrame) -> pl.DataFrame:
         """Return the rows of known accounts, ``account_id`` replaced by its row ``_idx``.
@@ -331,13 +361,16 @@ class _AccountIndex:
         rules out a collision of the first.
         """
         account = pl.col("account_id")
+        if self._only is not None:
+            own = rows.filter(account == self._only).with_columns(_idx=pl.lit(0, pl.UInt32))
+            return own.drop("account_id").collect(engine=_ENGINE)
+        assert self._keys is not None
         hashed = rows.filter(account.is_not_null()).with_columns(
             account.hash(_HASH_SEED).alias("_h"), account.hash(_CHECK_SEED).alias("_c")
         )
-        joined = hashed.drop("account_id").join(self._keys.lazy(), on="_h", how="inner").collect()
-        same = joined["_c"].to_numpy() == self._check[joined["_idx"].to_numpy()]
-        located = joined if same.all() else joined.filter(pl.Series(same))
-        return located.drop("_h", "_c")
+        joined = hashed.drop("account_id").join(self._keys, on="_h", how="inner")
+        located = joined.filter(pl.col("_c") == pl.col("_k")).drop("_h", "_c", "_k")
+        return located.collect(engine=_ENGINE)
 
 
 @dataclass(frozen=True)
@@ -349,7 +382,7 @@ class _Products:
 
     @classmethod
     def of(cls, frame: pl.DataFrame, playbook: Playbook) -> _Products:
-        ids = _conform("products", frame)["product_id"].drop_nulls().unique().to_list()
+        ids = {p for p in _conform("products", frame)["product_id"].to_list() if p is not None}
         declared = {d.product for d in playbook.signals.values() if d.product}
         return cls(tuple(sorted(ids)), tuple(sorted({*ids, *declared})))
 
@@ -370,22 +403,35 @@ def _code(column: pl.Expr, values: tuple[str, ...]) -> pl.Expr:
 
 def _conform(kind: str, frame: pl.DataFrame) -> pl.DataFrame:
     """Select and type the columns read from one input; missing optional ones are null."""
-    missing = [name for name in _REQUIRED[kind].split() if name not in frame.columns]
+    return frame.select(_conforming(kind, tuple(frame.schema.items())))
+
+
+def _conformed_lazily(kind: str, frame: pl.DataFrame) -> pl.LazyFrame:
+    """:func:`_conform`, left to the query that reads the input (one step less)."""
+    return frame.lazy().select(_conforming(kind, tuple(frame.schema.items())))
+
+
+@lru_cache(maxsize=64)
+def _conforming(kind: str, schema: tuple[tuple[str, pl.DataType], ...]) -> list[pl.Expr]:
+    """The expressions that conform an input of ``kind`` with these columns (built once
+    per input schema: deciding one account at a time conforms eight inputs a call)."""
+    types = dict(schema)
+    missing = [name for name in _REQUIRED[kind].split() if name not in types]
     if missing:
         raise ValueError(f"the {kind} frame lacks the column(s) {', '.join(missing)}")
     columns = []
     for name in _READ[kind].split():
         dtype = INPUT_SCHEMAS[kind][name]
-        if name not in frame.columns:
+        if name not in types:
             columns.append(pl.lit(None, dtype).alias(name))
             continue
-        actual, column = frame.schema[name], pl.col(name)
+        actual, column = types[name], pl.col(name)
         if isinstance(actual, pl.Datetime) and actual.time_zone is None and dtype == _TIME:
             column = column.dt.replace_time_zone("UTC")
         elif isinstance(actual, pl.Datetime) and actual.time_zone is not None:
             column = column.dt.convert_time_zone("UTC")
         columns.append(column.cast(dtype))
-    return frame.select(columns)
+    return columns
 
 
 def _records(kind: str, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.LazyFrame]:
@@ -396,9 +442,14 @@ def _records(kind: str, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.LazyFrame
 
 def _accounts(frame: pl.DataFrame) -> pl.DataFrame:
     """The accounts sorted by id, the first row of each id."""
-    accounts = _conform("accounts", frame).filter(pl.col("account_id").is_not_null())
+    accounts = _conform("accounts", frame)
+    if accounts["account_id"].null_count():
+        accounts = accounts.filter(pl.col("account_id").is_not_null())
     if not accounts["account_id"].is_sorted():
         accounts = accounts.sort("account_id", maintain_order=True)
+    ids = accounts["account_id"]
+    if len(ids) < 2 or not (ids.slice(1) == ids.slice(0, len(ids) - 1)).any():
+        return accounts  # no id twice (asking costs less than filtering)
     account = pl.col("account_id")
     return accounts.filter(account.ne_missing(account.shift(1)))  # repeats are adjacent
 
@@ -454,8 +505,8 @@ def _flags_by_code(n: int, idx: Ints, codes: Ints, k: int) -> list[Bools]:
 
 def _one_per_account(
     n: int, idx: Ints, rows: Ints, frame: pl.DataFrame, by: str, *, last: bool
-) -> pl.Series:
-    """The row of ``frame`` each account keeps among its candidate ``rows`` (null: none).
+) -> Ints:
+    """The row of ``frame`` each account keeps among its candidate ``rows`` (-1: none).
 
     An account with several candidates keeps the one first (or ``last``) by column ``by``
     then by position, so the choice never depends on the order rows arrived in.
@@ -464,10 +515,10 @@ def _one_per_account(
     alone = np.bincount(idx, minlength=n)[idx] == 1
     chosen[idx[alone]] = rows[alone]
     if alone.all():
-        return pl.Series(chosen).replace(-1, None)
+        return chosen
     idx, rows = idx[~alone], rows[~alone]
     column = frame[by]
-    tied_in_order = column.gather(np.sort(rows))
+    tied_in_order = column[np.sort(rows)]
     if tied_in_order.null_count() == 0 and tied_in_order.is_sorted():
         # Stored records usually come sorted by id: then position decides alone.
         some = np.bincount(idx, minlength=n) > 0
@@ -478,7 +529,7 @@ def _one_per_account(
         order = pl.col("_row").sort_by(by, "_row", descending=last, nulls_last=not last)
         picked = tied.group_by("_idx").agg(order.first())
         chosen[_ints(picked["_idx"])] = _ints(picked["_row"])
-    return pl.Series(chosen).replace(-1, None)
+    return chosen
 
 
 def _days_since(latest: Ints, now: int, *, whole: bool = False) -> pl.Series:
@@ -489,7 +540,7 @@ def _days_since(latest: Ints, now: int, *, whole: bool = False) -> pl.Series:
 
 def _date_micros(dates: pl.Series) -> pl.Series:
     """Midnight UTC of each date in micros since the epoch (``_NEVER`` for null)."""
-    return (dates.to_physical().cast(pl.Int64) * _DAY).fill_null(_NEVER)
+    return nulls_filled(dates.cast(pl.Int32).cast(pl.Int64) * _DAY, _NEVER)
 
 
 def _number(values: Floats) -> pl.Series:
@@ -505,7 +556,7 @@ def _ints(series: pl.Series) -> Ints:
 
 
 def _mask(series: pl.Series) -> Bools:
-    return np.asarray(series.fill_null(False).to_numpy(), dtype=np.bool_)
+    return np.asarray(nulls_filled(series, False).to_numpy(), dtype=np.bool_)
 
 
 # --- contacts, holdings, opportunities, outcomes, touches -------------------------------
@@ -527,14 +578,14 @@ def _best_contacts(index: _AccountIndex, contacts: pl.DataFrame) -> dict[str, pl
     idx, row, ranks = _ints(rows["_idx"]), _ints(rows["_row"]), _ints(rows["_rank"])
     best = ranks == _lowest(index.n, idx, ranks)[idx]
     chosen = _one_per_account(index.n, idx[best], row[best], conformed, "contact_id", last=False)
-    found = chosen.is_not_null()
+    found = pl.Series(chosen >= 0)
     unknown = Consent.UNKNOWN.value
-    do_not_contact = conformed["do_not_contact"].gather(chosen)
+    do_not_contact = at_positions(conformed["do_not_contact"], chosen)
     return {
-        "email_consent": conformed["email_consent"].gather(chosen).fill_null(unknown),
-        "phone_consent": conformed["phone_consent"].gather(chosen).fill_null(unknown),
-        "do_not_contact": do_not_contact.fill_null(found),  # a null flag on a contact: set
-        "best_contact_id": conformed["contact_id"].gather(chosen),
+        "email_consent": nulls_filled(at_positions(conformed["email_consent"], chosen), unknown),
+        "phone_consent": nulls_filled(at_positions(conformed["phone_consent"], chosen), unknown),
+        "do_not_contact": nulls_filled(do_not_contact, found),  # a null flag on a contact: set
+        "best_contact_id": at_positions(conformed["contact_id"], chosen),
     }
 
 
@@ -547,7 +598,7 @@ def _holdings(
 ) -> tuple[dict[str, pl.Series], Ints]:
     """``products_held`` and ``holds__<p>``, and the latest ``since`` per account."""
     since, product = pl.col("since"), pl.col("product_id")
-    _, records = _records("holdings", holdings)
+    records = _conformed_lazily("holdings", holdings)
     rows = index.locate(
         records.filter(product.is_not_null() & (since.is_null() | (since <= clock.today))).select(
             "account_id",
@@ -560,13 +611,16 @@ def _holdings(
     idx, codes = _ints(rows["_idx"]), _ints(rows["_code"])
     flags = _flags_by_code(index.n, idx, codes, len(products.vocabulary))
     # Distinct products: known ones by code, others (rare) by their two hashes.
-    others = rows.filter(pl.col("_code") < 0).unique(["_idx", "_product", "_product_check"])
-    held = sum((flag.astype(np.float64) for flag in flags), _count(index.n, _ints(others["_idx"])))
+    others = np.zeros(0, dtype=np.int64)
+    if (codes < 0).any():
+        unknown = rows.filter(pl.col("_code") < 0).unique(["_idx", "_product", "_product_check"])
+        others = _ints(unknown["_idx"])
+    held = sum((flag.astype(np.float64) for flag in flags), _count(index.n, others))
     columns = {"products_held": _number(held)}
     holds = schema.functions["holds"]
     for product_id, code in products.in_catalog():
         columns[holds.column((product_id,))] = _flag(flags[code])
-    held_since = _ints((rows["_since"] * _DAY).fill_null(_NEVER))
+    held_since = _ints(nulls_filled(rows["_since"] * _DAY, _NEVER))
     return columns, _latest(index.n, idx, held_since)
 
 
@@ -582,7 +636,7 @@ def _opportunities(
     closed_later = (closed_on > clock.today).fill_null(False)
     open_then = ~pl.col("stage").is_in(_CLOSED_STAGES) | closed_later
     existed = created.is_null() | (created <= clock.today)
-    _, records = _records("opportunities", opportunities)
+    records = _conformed_lazily("opportunities", opportunities)
     rows = index.locate(
         records.filter(existed & open_then).select("account_id", products.code().alias("_code"))
     )
@@ -600,7 +654,7 @@ def _outcomes(
 ) -> tuple[dict[str, pl.Series], Ints, Ints]:
     """``unsubscribed`` and ``complaints_90d``; the last purchase and complaint."""
     kinds = (OutcomeType.COMPLAINT.value, OutcomeType.PURCHASE.value, OutcomeType.UNSUBSCRIBE.value)
-    _, records = _records("outcomes", outcomes)
+    records = _conformed_lazily("outcomes", outcomes)
     rows = index.locate(
         records.select(
             "account_id",
@@ -628,7 +682,7 @@ def _touches(
     """One touch count per cap, and each account's last touch."""
     channels = tuple(sorted(str(channel) for channel in Channel))
     contact = pl.col("contact_id")
-    _, records = _records("touches", touches)
+    records = _conformed_lazily("touches", touches)
     rows = index.locate(
         records.select(
             "account_id",
@@ -641,12 +695,14 @@ def _touches(
     )
     idx, times, channel = _ints(rows["_idx"]), _ints(rows["_ts"]), _ints(rows["_channel"])
     # A touch without a contact reached the account, so it counts for every contact.
-    known = best_contact.is_not_null().to_numpy()[idx]
-    of_best = _mask(rows["_anyone"]) | (
-        known
-        & (rows["_contact"].to_numpy() == best_contact.hash(_HASH_SEED).to_numpy()[idx])
-        & (rows["_contact_check"].to_numpy() == best_contact.hash(_CHECK_SEED).to_numpy()[idx])
-    )
+    of_best = _mask(rows["_anyone"])
+    if len(idx):  # most single accounts were never touched
+        known = best_contact.is_not_null().to_numpy()[idx]
+        of_best = of_best | (
+            known
+            & (rows["_contact"].to_numpy() == best_contact.hash(_HASH_SEED).to_numpy()[idx])
+            & (rows["_contact_check"].to_numpy() == best_contact.hash(_CHECK_SEED).to_numpy()[idx])
+        )
     columns: dict[str, pl.Series] = {}
     for cap in playbook.contact_policies.caps:
         mask = times > clock.after(cap.days)
@@ -760,7 +816,9 @@ def _signals(
         if declared.kind is SignalKind.COUNT:
             columns |= _count_columns(index.n, reads, declared, events, opens, windows[name], clock)
             rank = sorted(windows).index(name)  # product interest sorts by signal name
-            interest.append(_interest(index.n, rank, declared, events, opens, clock))
+            found = _interest(index.n, rank, declared, events, opens, clock)
+            if found is not None:
+                interest.append(found)
         elif declared.kind is SignalKind.GAUGE:
             columns |= _gauge_columns(index.n, reads, events, opens, clock)
         else:
@@ -831,11 +889,11 @@ def _count_columns(
 
 def _interest(
     n: int, rank: int, declared: SignalDeclaration, events: _Events, at: Ints, clock: _Clock
-) -> pl.DataFrame:
+) -> pl.DataFrame | None:
     """Per (account, catalog product) named by the events: decayed score, events in 30 days.
 
     Rows are keyed ``_key`` (account row × vocabulary size + product code), in key order,
-    and ``_signal``, the signal's ``rank`` among the count signals' names.
+    and ``_signal``, the signal's ``rank`` among the count signals' names. None: no row.
     """
     size = max(len(events.products.vocabulary), 1)
     in_catalog = np.zeros(size + 1, dtype=bool)  # the last entry stands for code -1
@@ -846,6 +904,8 @@ def _interest(
     score = _decayed(len(keys), position, times, clock.now, declared.half_life_days)
     recent = _count(len(keys), position, times > clock.after(30))
     positive = (score > 0) | (recent > 0)
+    if not positive.any():  # often so for one account: no frame to build
+        return None
     keys, score, recent = keys[positive], score[positive], recent[positive]
     return pl.DataFrame(
         {
@@ -875,9 +935,9 @@ def _sorted_interest(
     keys = _ints(numbers["_key"])
     return pl.DataFrame(
         {
-            "account_id": index.ids.gather(keys // size),
-            "product_id": pl.Series(products.vocabulary, dtype=pl.String).gather(keys % size),
-            "signal": pl.Series(names, dtype=pl.String).gather(numbers["_signal"]),
+            "account_id": index.ids[keys // size],
+            "product_id": pl.Series(products.vocabulary, dtype=pl.String)[keys % size],
+            "signal": pl.Series(names, dtype=pl.String)[_ints(numbers["_signal"])],
             "score": numbers["score"].cast(pl.Float64),
             "count_30d": numbers["count_30d"].cast(pl.Float64),
         }
@@ -894,7 +954,9 @@ def _gauge_columns(
     chosen = _one_per_account(
         n, idx[at_latest], rows[at_latest], events.conformed, "event_id", last=True
     )
-    value = events.conformed["value"].gather(chosen).fill_nan(None)
+    value = at_positions(events.conformed["value"], chosen)
+    if np.isnan(value.to_numpy()).any():  # NaN (and null, which is kept) as null
+        value = value.fill_nan(None)
     return {
         reads.function("signal_value"): value,
         reads.own("days_since"): _days_since(latest, clock.now),
@@ -903,6 +965,8 @@ def _gauge_columns(
 
 def _open_states(events: _Events, opens: Ints, closes: Ints) -> pl.DataFrame:
     """Every state open at as_of: its account ``_idx``, opening ``_ts`` and ``value``."""
+    if not len(opens):  # nothing opened, nothing open: most single accounts
+        return pl.DataFrame(schema=dict(_NO_STATES))
     at = np.concatenate([opens, closes])
     rows = pl.Series(events.rows[at])
     ref = events.conformed["ref"].gather(rows)
@@ -976,8 +1040,7 @@ def _ticket_columns(
     n: int, open_states: list[pl.DataFrame], schema: ContextSchema
 ) -> dict[str, pl.Series]:
     """``open_ticket_p<k>``: some declared state whose opening value is k is open."""
-    empty = pl.DataFrame(schema={"_idx": pl.Int64(), "_ts": pl.Int64(), "value": _NUMBER})
-    states = pl.concat(open_states) if open_states else empty
+    states = pl.concat(open_states) if open_states else pl.DataFrame(schema=dict(_NO_STATES))
     idx, value = _ints(states["_idx"]), states["value"].to_numpy()
     ticket = schema.functions["has_open_ticket"]
     return {

@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from nextmove.decisions.columns import at_positions, frame_at_positions
 from nextmove.decisions.ranking import CandidateTable
 from nextmove.decisions.reasons import offer_text, reasons_column
 from nextmove.decisions.screening import BlockedCandidates
@@ -50,20 +51,25 @@ def decision_rows(
     greedy = action == in_options.best(options["score"].to_numpy())
     explorable = _table(draws.explorable, n, len(actions)).count()
     propensity = _propensity(draws, greedy, explorable)
-    picked = _gathered(chosen.select(_DECIDED), position)
+    picked = frame_at_positions(chosen[list(_DECIDED)], position).with_columns(
+        pl.col("action").fill_null(NO_ACTION),
+        pl.col("expected_value", "uplift", "score").fill_null(0.0),
+        pl.col("confidence").fill_null(1.0),
+        pl.col("autonomy").fill_null(AutonomyLevel.AUTO.value),
+    )
     offers = allowed.select(
         offer_text(pl.col("action"), pl.col("product_id"), pl.col("expected_value"))
     )
     facts = pl.DataFrame(
         [
-            picked["action"].fill_null(NO_ACTION),
+            picked["action"],
             picked["product_id"],
-            picked["expected_value"].fill_null(0.0),
-            picked["uplift"].fill_null(0.0),
+            picked["expected_value"],
+            picked["uplift"],
             picked["value"],
             pl.Series("holdout", draws.holdout),
             pl.Series("explored", draws.explores),
-            _gathered(offers, runner_up).to_series().alias("runner_up"),
+            at_positions(offers.to_series(), runner_up).alias("runner_up"),
             pl.Series("had_option", in_options.count() > 0),
             blocked.lists(n, actions),
         ]
@@ -74,13 +80,13 @@ def decision_rows(
             facts["action"],
             facts["product_id"],
             facts["expected_value"],
-            picked["score"].fill_null(0.0),
+            picked["score"],
             facts["uplift"],
-            picked["confidence"].fill_null(1.0),
+            picked["confidence"],
             pl.Series("propensity", propensity),
             facts["explored"],
             facts["holdout"],
-            picked["autonomy"].fill_null(AutonomyLevel.AUTO.value),
+            picked["autonomy"],
             frame["owner_id"],
             reasons_column(facts),
         ]
@@ -139,31 +145,27 @@ _DECIDED = (
 """What a decision takes from its chosen candidate."""
 
 
-def _gathered(frame: pl.DataFrame, positions: Ints) -> pl.DataFrame:
-    """The rows of ``frame`` at ``positions``, all null where a position is -1."""
-    if frame.height == 0:  # gathering only nulls from no rows can panic in polars 1.x
-        return frame.select(
-            pl.repeat(None, len(positions), dtype=t).alias(c) for c, t in frame.schema.items()
-        )
-    index = pl.Series("i", positions, dtype=pl.Int64)
-    found = index.to_frame().select(pl.when(pl.col("i") >= 0).then(pl.col("i"))).to_series()
-    return frame.select(pl.all().gather(found))
-
-
 def _ints(series: pl.Series) -> Ints:
     return np.asarray(series.to_numpy(), dtype=np.int64)
 
 
 def summary_of(decisions: pl.DataFrame, breaches: int) -> dict[str, object]:
-    by_action = decisions.group_by("action").len().sort("action")
-    acting = decisions.filter(pl.col("action") != NO_ACTION)
+    """The run's counts by action and autonomy (acting decisions), and its totals."""
+    # Few (action, autonomy) pairs: counted once, then summed up here.
+    pairs = decisions.group_by("action", "autonomy").len().rows()
+    by_action: dict[str, int] = {}
+    by_autonomy: dict[str, int] = {}
+    for action, autonomy, count in pairs:
+        by_action[action] = by_action.get(action, 0) + count
+        if action != NO_ACTION:
+            by_autonomy[autonomy] = by_autonomy.get(autonomy, 0) + count
+    acting = pl.col("action") != NO_ACTION
+    expected_value = decisions.select(pl.col("expected_value").filter(acting).sum()).item()
     return {
         "accounts": decisions.height,
-        "by_action": dict(
-            zip(by_action["action"].to_list(), by_action["len"].to_list(), strict=True)
-        ),
-        "by_autonomy": dict(acting.group_by("autonomy").len().sort("autonomy").iter_rows()),
-        "expected_value": float(acting["expected_value"].sum()) if acting.height else 0.0,
+        "by_action": dict(sorted(by_action.items())),
+        "by_autonomy": dict(sorted(by_autonomy.items())),
+        "expected_value": float(expected_value),
         "holdout": int(decisions["holdout"].sum()),
         "explored": int(decisions["explored"].sum()),
         "breaches": breaches,

@@ -25,13 +25,13 @@ model registry, and run the champion/challenger test.
    came true on them scales the new model's, so a model that overstates marginal moves
    (the winner's curse, hopeful priors) values them as they turned out. The gate judges
    the probe with factors learned on the other half of the held-out accounts.
-4. *Register* it: ``champion`` when it predicts better with confidence (or it is the
-   first model learned and the gate does not reject it), ``rejected`` when it predicts
-   worse or is miscalibrated where the champion is not, else ``challenger`` (when the
-   playbook gives challengers a share and none is live) or ``candidate`` (serves nobody;
-   a person may promote it). During the warm-up, while the gate has nothing fair to say,
-   each refit becomes champion: it is the same procedure on every decision the champion
-   learned from and the newer ones.
+4. *Register* it: ``rejected`` when it predicts worse or is miscalibrated where the
+   champion is not; ``champion`` when it predicts better with confidence, or is not
+   worse (newer data wins) unless the playbook gives challengers a share: then a refit
+   that is not better with confidence becomes the ``challenger`` (or, while one is live,
+   a ``candidate`` that serves nobody; a person may promote it). During the warm-up,
+   while the gate has nothing fair to say, each refit becomes champion: it is the same
+   procedure on every decision the champion learned from and the newer ones.
 
 Every change of status is audited.
 """
@@ -93,6 +93,7 @@ class _Fit:
     prior: ResponseModel
     catalog: Catalog
     decisions: int
+    """Logged decisions before ``as_of`` (the rows learned from are a sample of them)."""
     data_from: datetime | None
     held_out: TrainingRows | None
     """Rows of the decisions on or after the held-out cut (labels up to ``as_of``)."""
@@ -219,7 +220,8 @@ def _status(
         return ModelStatus.CHALLENGER, (*found, f"challenger for {share:.0%} of accounts")
     if share > 0:
         return ModelStatus.CANDIDATE, (*found, "a challenger is already live")
-    return ModelStatus.CANDIDATE, (*found, "the playbook gives challengers no share")
+    newer = "promoted: not worse on the held-out days, and it learned from newer data"
+    return ModelStatus.CHAMPION, (newer, *found)
 
 
 @dataclass(frozen=True)
@@ -299,8 +301,9 @@ def _fit(
     with UnitOfWork(engine) as uow:
         repository = DecisionRepository(uow.connection)
         logged = repository.logged(until=as_of)
-        sample = _training_sample(logged, seed)
-        accounts = sample["account_id"].unique().to_list()
+        sample, newest = _samples(logged, seed, held_out_from)
+        both = sample if newest is None else pl.concat([sample, newest], how="diagonal_relaxed")
+        accounts = both["account_id"].unique().to_list()
         touches = repository.touches(accounts or [""])
     actions = tuple(name for name in playbook.actions if name != "no_action")
     frames = record_frames(engine=engine, kinds=_KINDS, account_ids=accounts or [""])
@@ -308,24 +311,19 @@ def _fit(
     prior = prior_model(playbook, feature_names(playbook), catalog.product_ids, actions)
     groups: dict[str, int] = {}
     held_out = None
-    if held_out_from is None:
-        rows = _training_rows(sample, frames, touches, playbook, catalog, actions, as_of, groups)
-    else:
-        newest = pl.col("as_of") >= held_out_from
-        older = _training_rows(
-            sample.filter(~newest), frames, touches, playbook, catalog, actions, as_of, groups
-        )
+    rows = _training_rows(sample, frames, touches, playbook, catalog, actions, as_of, groups)
+    if newest is not None:
         held_out = _training_rows(
-            sample.filter(newest), frames, touches, playbook, catalog, actions, as_of, groups
+            newest, frames, touches, playbook, catalog, actions, as_of, groups
         )
-        rows = _stacked([older, held_out], len(prior.feature_names))
+        rows = _stacked([rows, held_out], len(prior.feature_names))
     model = fit_response_model(prior, rows, seed=seed)
-    first = sample["as_of"].min() if sample.height else None
+    first = both["as_of"].min() if both.height else None
     return _Fit(
         model=model,
         prior=prior,
         catalog=catalog,
-        decisions=sample.height,
+        decisions=logged.height,
         data_from=first if isinstance(first, datetime) else None,
         held_out=held_out,
     )
@@ -559,6 +557,20 @@ def _training_sample(logged: pl.DataFrame, seed: int) -> pl.DataFrame:
     if idle.height > _MAX_CONTROL_ROWS:
         idle = idle.sample(_MAX_CONTROL_ROWS, seed=seed)
     return pl.concat([acting, idle]).sort("as_of", "account_id")
+
+
+def _samples(
+    logged: pl.DataFrame, seed: int, held_out_from: datetime | None
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """The training sample before ``held_out_from`` and the held-out one after it, each
+    sampled on its own (so the newest days keep their rows however long the history)."""
+    if held_out_from is None or logged.height == 0:
+        return _training_sample(logged, seed), None
+    newest = pl.col("as_of") >= held_out_from
+    return (
+        _training_sample(logged.filter(~newest), seed),
+        _training_sample(logged.filter(newest), seed),
+    )
 
 
 def _training_rows(

@@ -33,6 +33,7 @@ from scipy.special import ndtr
 
 from nextmove.decisions.allocation import Capacity, allocate
 from nextmove.decisions.candidates import ActionSpec, Catalog, action_specs
+from nextmove.decisions.columns import rows_where
 from nextmove.decisions.context import AccountContext
 from nextmove.decisions.decision_rows import Draws, decision_rows, summary_of
 from nextmove.decisions.scoring import ModelScorer, Scorer, Scores
@@ -116,7 +117,7 @@ def decide_accounts(
     scored = scorer.score(context, playbook, catalog, specs)
     limits = {c.rule_id: c for c in (policy.capacities if capacities is None else capacities)}
     needed = {"account_id", "owner_id", "segment", *policy.columns} & set(frame.columns)
-    accounts = frame.select(c for c in frame.columns if c in needed)
+    accounts = frame[[c for c in frame.columns if c in needed]]
     grouped = {c for limit in limits.values() for c in limit.columns}
     kept = sorted(({"account_id"} | grouped) & set(accounts.columns) - set(CANDIDATE_COLUMNS))
     screened = screen_candidates(
@@ -132,7 +133,7 @@ def decide_accounts(
     picks = _exploration_picks(explorable, explores, pick_draw)
     chosen, shadow = _allocate(options, picks, explores, limits)
     final = apply_guardrails(
-        with_accounts(chosen.filter(pl.col("action") != NO_ACTION), accounts),
+        with_accounts(rows_where(chosen, chosen["action"] != NO_ACTION), accounts),
         policy.rules,
         list(limits.values()),
         priority="score",
@@ -163,7 +164,7 @@ def _with_confidence(
 ) -> pl.DataFrame:
     """Add ``confidence``: the probability that the expected value is above zero."""
     if allowed.height == 0:
-        return allowed.with_columns(confidence=pl.lit(None, dtype=pl.Float64))
+        return allowed.hstack([pl.Series("confidence", [], dtype=pl.Float64)])
     ev = allowed["expected_value"].to_numpy()
     if scored.spread is None:
         return allowed.with_columns(confidence=pl.Series((ev > 0).astype(np.float64)))
@@ -203,7 +204,7 @@ def _options(
             min_conf = (
                 pl.when(pl.col("action") == name).then(own.min_confidence).otherwise(min_conf)
             )
-    outside = pl.Series(~holdout).gather(allowed["row"])
+    outside = pl.Series(~holdout)[allowed["row"].to_numpy()]
     return allowed.filter(
         (pl.col("expected_value") >= min_value)
         & (pl.col("confidence") >= min_conf)
@@ -248,11 +249,14 @@ def _allocate(
     Exploration draws take their capacity first (in random order: a draw must not depend
     on scores); the allocation then shares what is left among the other accounts.
     """
-    explored = _within_capacity(picks.with_columns(score=pl.lit(1.0)), limits)
+    # Picks score 1 among themselves (none: nothing to change, the schema is the same).
+    explored = (
+        _within_capacity(picks.with_columns(score=pl.lit(1.0)), limits) if picks.height else picks
+    )
     taken = explored
     remaining = _less(limits, taken)
     deciding = (
-        options.filter(~pl.Series(explores).gather(options["row"])) if options.height else options
+        options[np.flatnonzero(~explores[options["row"].to_numpy()])] if options.height else options
     )
     if deciding.height == 0:
         return pl.concat([taken, deciding], how="diagonal_relaxed"), _NO_PRICES
@@ -315,6 +319,8 @@ _NO_PRICES = pl.DataFrame(
 def _explorable(allowed: pl.DataFrame, options: pl.DataFrame) -> pl.DataFrame:
     """What exploration draws from: allowed moves with a fair chance of paying off (or
     that the engine would make anyway), so exploring does not pay for hopeless moves."""
+    if allowed.height == 0:
+        return allowed
     plausible = allowed.filter(pl.col("confidence") >= EXPLORATION_MIN_CONFIDENCE)
     return (
         pl.concat([plausible, options], how="vertical_relaxed")
@@ -325,9 +331,9 @@ def _explorable(allowed: pl.DataFrame, options: pl.DataFrame) -> pl.DataFrame:
 
 def _exploration_picks(allowed: pl.DataFrame, explores: Bools, draw: Floats) -> pl.DataFrame:
     """The option each exploring account draws (dropped when it drew doing nothing)."""
-    pool = allowed.filter(pl.Series(explores).gather(allowed["row"]))
-    if pool.height == 0:
-        return pool.with_columns(explored=pl.lit(True))
+    pool = allowed[np.flatnonzero(explores[allowed["row"].to_numpy()])]
+    if pool.height == 0:  # the usual case when deciding one account
+        return pool.hstack([pl.Series("explored", [], dtype=pl.Boolean)])
     counted = pool.sort("row", "action").with_columns(
         position=pl.int_range(pl.len()).over("row"), options=pl.len().over("row") + 1
     )

@@ -96,7 +96,7 @@ def blocked_lists(
         for i in first.tolist()
     ]
     labels = pl.Series("blocked", json_lists(lists), dtype=pl.String)
-    return labels.gather(inverse.reshape(-1))
+    return labels[inverse.reshape(-1)]
 
 
 def _row_codes(values: Ints, base: int) -> Ints:

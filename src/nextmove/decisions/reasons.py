@@ -76,6 +76,8 @@ def reasons_column(facts: pl.DataFrame) -> pl.Series:
 
 def json_lists(lists: Sequence[Sequence[str]]) -> list[str]:
     """Return each list of texts as JSON text (escaped as :func:`reasons_column` escapes)."""
+    if not any(lists):  # nothing to escape (one account's list, often)
+        return ["[]"] * len(lists)
     column = pl.Series("l", [list(texts) for texts in lists], dtype=pl.List(pl.String))
     prefix = len('{"l":')
     encoded = column.to_frame().select(pl.struct("l").struct.json_encode().str.slice(prefix))

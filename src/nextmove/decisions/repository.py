@@ -5,12 +5,15 @@ from __future__ import annotations
 import io
 import json
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, and_, func, insert, select, update
+import pyarrow.parquet as pq
+from sqlalchemy import Connection, Select, and_, bindparam, func, insert, select, update
 
 from nextmove.errors import StoreError
+from nextmove.foundation.repository import frame_of_rows
 from nextmove.learning.model import ModelRecord, ModelStatus
 from nextmove.store import prepare_batch, write_batch
 from nextmove.store import tables as t
@@ -20,6 +23,8 @@ __all__ = ["DecisionRepository"]
 
 _STORED = tuple(column.name for column in t.decisions.c)
 _CHUNK = 200_000
+_SMALL_LOG = 100
+"""A run's log of at most this many decisions is written uncompressed, by pyarrow."""
 _USING_CAPACITY = ("auto", "approve", "recommend")
 """Autonomy levels whose decisions ask people for work (``shadow`` is only logged)."""
 
@@ -138,24 +143,48 @@ class DecisionRepository:
             schema={"action": pl.String, "owner_id": pl.String, "in_day": pl.Boolean},
         )
 
+    def capacity_counts(
+        self, since: datetime, until: datetime, *, day: tuple[datetime, datetime]
+    ) -> pl.DataFrame:
+        """:meth:`capacity_used` counted: one row per action, owner_id and ``in_day``, with
+        how many ``decisions`` share them (a few rows, however many decisions there were)."""
+        table = t.decisions
+        in_day = and_(table.c.as_of >= day[0], table.c.as_of < day[1])
+        query = (
+            select(table.c.action, table.c.owner_id, in_day.label("in_day"), func.count())
+            .where(
+                table.c.as_of >= since,
+                table.c.as_of < until,
+                table.c.action != "no_action",
+                table.c.autonomy.in_(_USING_CAPACITY),
+            )
+            .group_by(table.c.action, table.c.owner_id, in_day)
+        )
+        rows = [(a, o, bool(d), int(n)) for a, o, d, n in self._connection.execute(query)]
+        schema = {
+            "action": pl.String(),
+            "owner_id": pl.String(),
+            "in_day": pl.Boolean(),
+            "decisions": pl.Int64(),
+        }
+        return frame_of_rows(rows, schema)
+
     def touches(self, account_ids: list[str] | None = None) -> pl.DataFrame:
         """Actions that reached people: account_id, action, occurred_at (the decision's as_of).
 
         Until execution records what was sent, an ``auto`` decision counts as sent.
         """
-        table = t.decisions
-        query = select(table.c.account_id, table.c.action, table.c.as_of).where(
-            table.c.action != "no_action", table.c.autonomy == "auto"
-        )
-        if account_ids is not None:
-            query = query.where(table.c.account_id.in_(account_ids))
-        frame = _frame(self._connection, query, [table.c.account_id, table.c.action, table.c.as_of])
-        return frame.rename({"as_of": "occurred_at"})
+        query = _touches_query(by_account=account_ids is not None)
+        ids = {} if account_ids is None else {"account_ids": list(account_ids)}
+        return frame_of_rows(self._connection.execute(query, ids).all(), _TOUCHES)
 
     def save_log(self, run_id: int, decisions: pl.DataFrame) -> None:
         """Store every decision of a run as one compressed Parquet file."""
         buffer = io.BytesIO()
-        decisions.write_parquet(buffer, compression="zstd", compression_level=3)
+        if decisions.height > _SMALL_LOG:
+            decisions.write_parquet(buffer, compression="zstd", compression_level=3)
+        else:  # a few rows (one account's run): pyarrow's writer has less to set up
+            pq.write_table(decisions.to_arrow(), buffer, compression="none")
         self._connection.execute(
             insert(t.decision_logs).values(
                 run_id=run_id, rows=decisions.height, content=buffer.getvalue()
@@ -331,12 +360,29 @@ def _with_run(frame: pl.DataFrame, run_id: int, model_version: str | None = None
     )
 
 
+_TOUCHES = {
+    "account_id": pl.String(),
+    "action": pl.String(),
+    "occurred_at": pl.Datetime("us", "UTC"),
+}
+
+
+@lru_cache(maxsize=2)
+def _touches_query(*, by_account: bool) -> Select[Any]:
+    """The query of :meth:`DecisionRepository.touches`, of the ``account_ids`` bound at
+    execution when ``by_account`` (built once: deciding one account reads it every call)."""
+    table = t.decisions
+    query = select(table.c.account_id, table.c.action, table.c.as_of).where(
+        table.c.action != "no_action", table.c.autonomy == "auto"
+    )
+    if by_account:
+        query = query.where(table.c.account_id.in_(bindparam("account_ids", expanding=True)))
+    return query
+
+
 def _frame(connection: Connection, query: Any, columns: Any) -> pl.DataFrame:
     rows = connection.execute(query).all()
-    schema = {column.name: _polars_type(column.type) for column in columns}
-    return pl.DataFrame(
-        {name: [row[i] for row in rows] for i, name in enumerate(schema)}, schema=schema
-    )
+    return frame_of_rows(rows, {column.name: _polars_type(column.type) for column in columns})
 
 
 def _polars_type(column_type: Any) -> pl.DataType:

@@ -89,9 +89,9 @@ def screen_candidates(
     )
     allowed, rows, actions, firsts = [], [], [], []
     for batch in _in_batches(parts, _SCREENED_AT_ONCE):
-        candidates = batch.with_columns(autonomy_levels(playbook, batch, demoted))
+        candidates = batch.hstack([autonomy_levels(playbook, batch, demoted)])
         checked = apply_guardrails(candidates, policy.rules)
-        allowed.append(checked.allowed.select(*CANDIDATE_COLUMNS, *kept))
+        allowed.append(checked.allowed[[*CANDIDATE_COLUMNS, *kept]])
         assert checked.first_rules is not None  # apply_guardrails always tells
         blocked = checked.first_rules.positions
         rows.append(_ints(candidates["row"])[blocked])
@@ -129,25 +129,38 @@ def _candidate_rows(
     rows = np.flatnonzero(product >= 0)
     ev = scored.expected_value[spec.name][rows] if len(rows) else np.zeros(0)
     ids = pl.Series(catalog.product_ids, dtype=pl.String)
-    return accounts[rows].with_columns(
-        row=pl.Series(rows, dtype=pl.Int64),
-        action=pl.lit(spec.name, dtype=pl.String),
-        action_index=pl.lit(k, dtype=pl.Int64),
-        motion=pl.lit(spec.name, dtype=pl.String),
-        channel=pl.lit(spec.channel.value, dtype=pl.String),
-        team_id=pl.lit(spec.team, dtype=pl.String),
-        product_id=ids.gather(product[rows]) if len(rows) else pl.Series([], dtype=pl.String),
-        product_index=pl.Series(product[rows], dtype=pl.Int64),
-        expected_value=pl.Series(ev, dtype=pl.Float64),
-        score=pl.Series(ev * spec.lever, dtype=pl.Float64),
-        uplift=pl.Series(scored.uplift[spec.name][rows] if len(rows) else [], dtype=pl.Float64),
-        value=pl.Series(scored.value[spec.name][rows] if len(rows) else [], dtype=pl.Float64),
+
+    def repeated(name: str, value: object, dtype: pl.DataType) -> pl.Series:
+        return pl.Series(name, [value], dtype=dtype).new_from_index(0, len(rows))
+
+    # Built from arrays and repeats, not as a query: the same columns, at no fixed cost.
+    return accounts[rows].hstack(
+        [
+            pl.Series("row", rows, dtype=pl.Int64),
+            repeated("action", spec.name, pl.String()),
+            repeated("action_index", k, pl.Int64()),
+            repeated("motion", spec.name, pl.String()),
+            repeated("channel", spec.channel.value, pl.String()),
+            repeated("team_id", spec.team, pl.String()),
+            ids[product[rows]].alias("product_id")
+            if len(rows)
+            else pl.Series("product_id", [], dtype=pl.String),
+            pl.Series("product_index", product[rows], dtype=pl.Int64),
+            pl.Series("expected_value", ev, dtype=pl.Float64),
+            pl.Series("score", ev * spec.lever, dtype=pl.Float64),
+            pl.Series(
+                "uplift", scored.uplift[spec.name][rows] if len(rows) else [], dtype=pl.Float64
+            ),
+            pl.Series(
+                "value", scored.value[spec.name][rows] if len(rows) else [], dtype=pl.Float64
+            ),
+        ]
     )
 
 
 def with_accounts(chosen: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
     """The chosen candidates with their accounts' context again, for the last guardrail pass."""
-    context = accounts.select(c for c in accounts.columns if c not in chosen.columns)
+    context = accounts[[c for c in accounts.columns if c not in chosen.columns]]
     return context[chosen["row"]].hstack(chosen.get_columns())
 
 

@@ -21,6 +21,8 @@ import numpy.typing as npt
 import polars as pl
 import pyarrow as pa
 
+from nextmove.decisions.columns import nulls_filled
+
 __all__ = ["exploration_draws", "in_holdout", "stable_unit"]
 
 Floats = npt.NDArray[np.float64]
@@ -44,7 +46,7 @@ def _fnv1a(keys: pl.Series, salt: str) -> npt.NDArray[np.uint64]:
     with np.errstate(over="ignore"):
         for salt_byte in salt.encode():
             salted = (salted ^ np.uint64(salt_byte)) * _FNV_PRIME
-    text = keys.cast(pl.String).fill_null("")
+    text = nulls_filled(keys.cast(pl.String), "")
     array = text.rechunk().cast(pl.Binary).to_arrow().cast(pa.large_binary())
     _validity, offsets_buffer, data_buffer = array.buffers()
     offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[: len(array) + 1]

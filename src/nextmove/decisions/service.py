@@ -97,12 +97,11 @@ def decide(
         challenger = repository.challenger_model()
         day = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC)
         week = day - timedelta(days=day.weekday())
-        used = repository.capacity_used(
+        used = repository.capacity_counts(
             week, week + timedelta(days=7), day=(day, day + timedelta(days=1))
         )
-    used_today, used_week = (
-        frame.select("action", "owner_id") for frame in (used.filter("in_day"), used)
-    )
+    counted = ["action", "owner_id", "decisions"]
+    used_today, used_week = used.filter("in_day")[counted], used[counted]
     catalog = catalog_of(frames["products"])
     context = build_context(_inputs(frames, touches, playbook), playbook, as_of)
     policy = _POLICY(playbook, (catalog.product_ids, frozenset(kill_switches)))

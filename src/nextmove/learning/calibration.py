@@ -13,9 +13,11 @@ held-out rows of moves of motion m::
 without a move), so a base rate that is off is not blamed on the uplift. The raw factor
 ``observed / predicted`` has a standard error of about ``√purchases / predicted``; it is
 shrunk toward 1 by that uncertainty (a prior standard deviation of ``PRIOR_SD``) and kept
-within [``MIN_FACTOR``, ``MAX_FACTOR``] — never zero, so a motion judged weak can still be
-explored and learned back. Probabilities are of buying within the part of the window each
-row has been seen for (``1 − (1 − p)^exposure``).
+within [``MIN_FACTOR``, ``MAX_FACTOR``]: never zero, so a motion judged weak can still be
+explored and learned back, and never above 1 — selection makes optimism the error to
+expect, and a few lucky purchases must not inflate what a model believes (a model that
+is too pessimistic is corrected by its next fit, not by scaling). Probabilities are of
+buying within the part of the window each row has been seen for: ``1 − (1 − p)^exposure``.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ Ints = npt.NDArray[np.int64]
 
 PRIOR_SD = 0.5
 MIN_FACTOR = 0.2
-MAX_FACTOR = 1.5
+MAX_FACTOR = 1.0
 MIN_PREDICTED = 2.0
 """A motion predicted fewer extra purchases than this on the held-out rows: no factor."""
 MIN_BASE_EXPECTED = 20.0

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from nextmove.decisions.compiled import PerPlaybook
 from nextmove.domain import Segment
 from nextmove.playbook.model import Playbook, SignalKind
 
@@ -39,7 +40,7 @@ def feature_names(playbook: Playbook) -> tuple[str, ...]:
 
 def account_features(frame: pl.DataFrame, playbook: Playbook) -> AccountFeatures:
     """Return the account features of a context frame (missing columns read as zero)."""
-    exprs = _feature_exprs(playbook, set(frame.columns))
+    exprs = _EXPRESSIONS(playbook, frozenset(frame.columns))
     table = frame.select(expr.alias(name) for name, expr in exprs)
     matrix = (
         table.to_numpy(order="c").astype(np.float64, copy=False)
@@ -79,6 +80,15 @@ def _feature_exprs(
         else:
             exprs.append((f"{name}_open", col(f"signals__{name}__open")))
     return exprs
+
+
+def _expressions_of(playbook: Playbook, columns: frozenset[str]) -> list[tuple[str, pl.Expr]]:
+    return _feature_exprs(playbook, set(columns))
+
+
+_EXPRESSIONS = PerPlaybook(_expressions_of)
+"""The features' expressions over a context's columns, built once (deciding one account at
+a time would otherwise build them on every call)."""
 
 
 def _recency(column: str, columns: set[str] | None, scale: float) -> pl.Expr:

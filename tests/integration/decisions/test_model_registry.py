@@ -55,9 +55,13 @@ def _days(engine: Engine, first: int, last: int, *, seed: int = 1) -> None:
 def _engine(engine: Engine, company: Path) -> Engine:
     engine.import_folder(company)
     text = EXAMPLE.read_text(encoding="utf-8")
-    assert "validation_days: 14" in text and "challenger_share: 0.20" in text
-    # A short history keeps the test quick: hold out the newest 5 days, not 14.
-    engine.apply_playbook(text.replace("validation_days: 14", "validation_days: 5"), message="t")
+    assert "validation_days: 14" in text and "challenger_share: 0.0 " in text
+    # A short history keeps the test quick: hold out the newest 5 days, not 14; refits that
+    # are not better with confidence become challengers for 20% of the accounts.
+    text = text.replace("validation_days: 14", "validation_days: 5")
+    engine.apply_playbook(
+        text.replace("challenger_share: 0.0 ", "challenger_share: 0.2 "), message="t"
+    )
     return engine
 
 
