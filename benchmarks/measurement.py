@@ -257,6 +257,7 @@ def _treated(engine: Engine, start: datetime, end: datetime) -> list[str]:
 def _options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds run from this one on")
     parser.add_argument("--accounts", type=int, default=1500)
     parser.add_argument("--days", type=int, default=28)
     parser.add_argument("--change", type=int, default=14, help="loop day the programme weakens")
@@ -327,7 +328,7 @@ def main() -> None:
     args = _options()
     began = timer.perf_counter()
     results = []
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         results.append(run_seed(seed, args, ope=seed < args.ope_seeds))
         _print_seed(results[-1])
     covered = sum(r.covered for r in results)

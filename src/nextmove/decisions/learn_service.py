@@ -20,11 +20,12 @@ model registry, and run the champion/challenger test.
    decisions the new model learns from (the first weeks), there is no fair comparison
    and the gate says nothing. A champion trained after the held-out days began has seen
    some of them: the comparison then favours the champion, never the new model.
-   The held-out days also *calibrate* each motion's uplift
+   The held-out days also measure each motion's *uplift calibration*
    (:mod:`nextmove.learning.calibration`): the share of the probe's predicted uplift that
-   came true on them scales the new model's, so a model that overstates marginal moves
-   (the winner's curse, hopeful priors) values them as they turned out. The gate judges
-   the probe with factors learned on the other half of the held-out accounts.
+   came true on them. With the playbook's ``measurement.calibrate_uplift`` it scales the
+   new model's uplift (a model that overstates marginal moves then values them as they
+   turned out), and the gate judges the probe with factors learned on the other half of
+   the held-out accounts.
 4. *Register* it: ``rejected`` when it predicts worse or is miscalibrated where the
    champion is not; ``champion`` when it predicts better with confidence, or is not
    worse (newer data wins) unless the playbook gives challengers a share: then a refit
@@ -129,9 +130,10 @@ def learn(
     if not model.learned:
         return replace(base, champion=champion_version, challenger=live and live[0])
     champion = model_for(champion_params, playbook, fitted.catalog)
-    judged = _held_out(engine, playbook, cut, seed, champion, fitted)
+    calibrate = playbook.measurement.calibrate_uplift
+    judged = _held_out(engine, playbook, cut, seed, champion, fitted, calibrate=calibrate)
     gate = judged.gate
-    if judged.factors:
+    if judged.factors and calibrate:
         metrics = {
             **model.metrics,
             **{f"{a}.uplift_factor": f for a, f in zip(model.actions, judged.factors, strict=True)},
@@ -158,7 +160,10 @@ def learn(
         "reasons": list(reasons),
         "gate": None if gate is None else gate.to_dict(),
         "held_out_from": cut.isoformat(),
-        "uplift_factors": {a: model.uplift_factor(k) for k, a in enumerate(model.actions)},
+        "uplift_factors": dict(zip(model.actions, judged.factors, strict=True))
+        if judged.factors
+        else None,
+        "uplift_calibrated": bool(judged.factors) and calibrate,
         "champion": champion.version if champion.learned else None,
     }
     with UnitOfWork(engine) as uow:
@@ -239,12 +244,15 @@ def _held_out(
     seed: int,
     champion: ResponseModel,
     fitted: _Fit,
+    *,
+    calibrate: bool,
 ) -> _HeldOut:
     """Fit as of ``cut`` (the probe) and judge it on the held-out rows against the champion.
 
-    The probe's uplift is calibrated on the held-out rows (:mod:`nextmove.learning.
-    calibration`); the new model serves with those factors. The gate judges the probe as
-    it would serve, each half of the accounts with factors learned on the other half.
+    The probe's uplift factors on the held-out rows (:mod:`nextmove.learning.calibration`)
+    are measured either way. When ``calibrate``, the new model serves with them, and the
+    gate judges the probe as it would serve: each half of the accounts with factors
+    learned on the other half.
     """
     held = fitted.held_out
     if held is None or len(held.bought) == 0:
@@ -259,8 +267,9 @@ def _held_out(
     factors = uplift_factors(
         base, uplift, held.bought, exposure=held.exposure, motion=held.motion, actions=actions
     )
+    served = _cross_calibrated(base, uplift, held, actions) if calibrate else None
     gate = compare_models(
-        _cross_calibrated(base, uplift, held, actions),
+        probe.model.predict_rows(held) if served is None else served,
         champion.predict_rows(held),
         held.bought,
         exposure=held.exposure,

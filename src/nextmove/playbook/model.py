@@ -376,6 +376,9 @@ class Measurement(_Section):
     challenger_share: Annotated[float, Field(ge=0, le=0.5)] = 0.0
     """Share of accounts a challenger model decides (0: a model that does not win its
     gate with confidence serves nobody)."""
+    calibrate_uplift: bool = False
+    """Scale each motion's uplift by the share of it that came true on the held-out days
+    (see :mod:`nextmove.learning.calibration`); measured either way, applied only if set."""
     challenger_days: Annotated[int, Field(ge=1, le=365)] = 60
     """A challenger that neither wins nor loses with confidence within this many days
     is retired."""

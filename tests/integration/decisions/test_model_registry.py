@@ -56,9 +56,11 @@ def _engine(engine: Engine, company: Path) -> Engine:
     engine.import_folder(company)
     text = EXAMPLE.read_text(encoding="utf-8")
     assert "validation_days: 14" in text and "challenger_share: 0.0 " in text
-    # A short history keeps the test quick: hold out the newest 5 days, not 14; refits that
-    # are not better with confidence become challengers for 20% of the accounts.
+    assert "calibrate_uplift: false" in text
+    # A short history keeps the test quick: hold out the newest 5 days, not 14; uplift is
+    # calibrated; refits not better with confidence become challengers for 20% of accounts.
     text = text.replace("validation_days: 14", "validation_days: 5")
+    text = text.replace("calibrate_uplift: false", "calibrate_uplift: true")
     engine.apply_playbook(
         text.replace("challenger_share: 0.0 ", "challenger_share: 0.2 "), message="t"
     )
@@ -88,10 +90,11 @@ def test_the_first_model_is_champion_and_every_refit_is_gated(
     assert gate["rows"] > 0 and gate["purchases"] > 0
     assert {c["motion"] for c in gate["calibration"]} >= {"no_action"}
     assert second.evaluation["champion"] == first.model_version
-    # The held-out days calibrate each motion's uplift: the model serves with the factors.
+    # The held-out days measure each motion's uplift calibration; this playbook applies it.
     factors = second.evaluation["uplift_factors"]
     assert set(factors) == {"sales_outreach", "digital_program", "service_conversation"}
-    assert all(0.2 <= f <= 1.5 for f in factors.values())
+    assert all(0.2 <= f <= 1.0 for f in factors.values())
+    assert second.evaluation["uplift_calibrated"] is True
     stored = engine.models(version=second.model_version)[0]
     assert stored.metrics["sales_outreach.uplift_factor"] == factors["sales_outreach"]
     records = {r.version: r for r in engine.models()}
