@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -235,14 +236,20 @@ def _applies(actions: frozenset[str] | None) -> pl.Expr:
     return acting & pl.col("action").is_in(sorted(actions)).fill_null(True)
 
 
+_FEW_CANDIDATES = 10_000
+
+
 def _rule_masks(candidates: pl.DataFrame, rules: Sequence[Rule], bits: int) -> list[Mask]:
     """Per candidate, one 64-bit word per 64 rule ids with the bits of the rules it breaks."""
     masks = []
     if rules:
         broken, words = _mask_expressions(tuple(rules))
-        # In memory: the default engine's fixed cost per query is most of the time of
-        # screening one account's few candidates, and it is no faster on many.
-        frame = candidates.lazy().select(broken).select(words).collect(engine="in-memory")
+        # In memory for one account's few candidates: the default engine's fixed cost per
+        # query would be most of the time; many candidates keep the default.
+        engine: Literal["in-memory", "auto"] = (
+            "in-memory" if candidates.height <= _FEW_CANDIDATES else "auto"
+        )
+        frame = candidates.lazy().select(broken).select(words).collect(engine=engine)
         masks = [frame.to_series(i).to_numpy(writable=True) for i in range(frame.width)]
     # Words for capacities alone start empty.
     zeros = range(len(masks), max(-(-bits // 64), 1))
