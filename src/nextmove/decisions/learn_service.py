@@ -164,7 +164,7 @@ def learn(
         if judged.factors
         else None,
         "uplift_calibrated": bool(judged.factors) and calibrate,
-        "champion": champion.version if champion.learned else None,
+        "champion": champion_version,
     }
     with UnitOfWork(engine) as uow:
         DecisionRepository(uow.connection).save_model(
