@@ -63,7 +63,7 @@ from nextmove.learning.features import account_features, feature_names, product_
 from nextmove.learning.gate import GateResult, Verdict, compare_models
 from nextmove.learning.model import ChallengerReview, LearnReport, ModelRecord, ModelStatus
 from nextmove.learning.response import ResponseModel, TrainingRows, fit_response_model, prior_model
-from nextmove.learning.stats import Z95
+from nextmove.measurement.lift import difference_in_means
 from nextmove.playbook.model import Playbook
 from nextmove.store import UnitOfWork
 
@@ -98,6 +98,8 @@ class _Fit:
     data_from: datetime | None
     held_out: TrainingRows | None
     """Rows of the decisions on or after the held-out cut (labels up to ``as_of``)."""
+    logged: pl.DataFrame
+    """The logged decisions it learned from (the probe's are those before the cut)."""
 
 
 def learn(
@@ -117,7 +119,9 @@ def learn(
         as_of=as_of, now=now,
     )  # fmt: skip
     cut = as_of - timedelta(days=playbook.measurement.validation_days)
-    fitted = _fit(engine, playbook, as_of, seed, held_out_from=cut)
+    with UnitOfWork(engine) as uow:
+        logged = DecisionRepository(uow.connection).logged(until=as_of)
+    fitted = _fit(engine, playbook, logged, as_of, seed, held_out_from=cut)
     model = fitted.model
     base = LearnReport(
         model.version, model.rows, fitted.decisions, model.learned, model.metrics, review=review
@@ -257,7 +261,8 @@ def _held_out(
     held = fitted.held_out
     if held is None or len(held.bought) == 0:
         return _HeldOut(None)
-    probe = _fit(engine, playbook, cut, seed)
+    logged = fitted.logged.filter(pl.col("as_of") < cut) if fitted.logged.height else fitted.logged
+    probe = _fit(engine, playbook, logged, cut, seed)
     if probe.decisions < MIN_PROBE_SHARE * fitted.decisions or not probe.model.learned:
         # Too little before the held-out days: the probe would judge a far weaker fit.
         return _HeldOut(None)
@@ -300,16 +305,16 @@ def _cross_calibrated(base: Floats, uplift: Floats, held: TrainingRows, actions:
 def _fit(
     engine: Engine,
     playbook: Playbook,
+    logged: pl.DataFrame,
     as_of: datetime,
     seed: int,
     *,
     held_out_from: datetime | None = None,
 ) -> _Fit:
-    """Fit on the decisions logged before ``as_of``; keep the rows of those made on or
-    after ``held_out_from`` apart too."""
+    """Fit on ``logged`` (the decisions logged before ``as_of``); keep the rows of those
+    made on or after ``held_out_from`` apart too."""
     with UnitOfWork(engine) as uow:
         repository = DecisionRepository(uow.connection)
-        logged = repository.logged(until=as_of)
         sample, newest = _samples(logged, seed, held_out_from)
         both = sample if newest is None else pl.concat([sample, newest], how="diagonal_relaxed")
         accounts = both["account_id"].unique().to_list()
@@ -333,6 +338,7 @@ def _fit(
         prior=prior,
         catalog=catalog,
         decisions=logged.height,
+        logged=logged,
         data_from=first if isinstance(first, datetime) else None,
         held_out=held_out,
     )
@@ -445,7 +451,8 @@ def _judge(
 ) -> ChallengerReview:
     ours = values.filter("challenger")["value"].to_numpy()
     theirs = values.filter(~pl.col("challenger"))["value"].to_numpy()
-    difference, low, high = _welch(ours, theirs)
+    found = difference_in_means(ours, theirs)
+    difference, low, high = found.value, found.low, found.high
     days = (as_of - started) / timedelta(days=1)
     if min(len(ours), len(theirs)) < MIN_ARM_ACCOUNTS:
         outcome, reason = (
@@ -482,16 +489,6 @@ def _judge(
         low=low,
         high=high,
     )
-
-
-def _welch(ours: Floats, theirs: Floats) -> tuple[float, float, float]:
-    """Difference of means with a Welch 95% interval (NaN / unbounded when too small)."""
-    if len(ours) < 2 or len(theirs) < 2:
-        nan = float("nan")
-        return nan, -np.inf, np.inf
-    difference = float(ours.mean() - theirs.mean())
-    se = float(np.sqrt(ours.var(ddof=1) / len(ours) + theirs.var(ddof=1) / len(theirs)))
-    return difference, difference - Z95 * se, difference + Z95 * se
 
 
 # --- the registry ---------------------------------------------------------------------------
