@@ -19,15 +19,18 @@ model registry, and run the champion/challenger test.
    procedure fitted on everything. While the probe would learn from less than half the
    decisions the new model learns from (the first weeks), there is no fair comparison
    and the gate says nothing. A champion trained after the held-out days began has seen
-   some of them: the comparison then favours the champion, never the new model.
+   some of them: the comparison then favours the champion, never the new model. Besides
+   predictions, the gate compares *decisions*: both models decide the held-out runs again
+   (:func:`nextmove.measurement.replay.replay_models`) and what the probe's would have
+   brought against the champion's is estimated off-policy from the logged propensities.
    The held-out days also measure each motion's *uplift calibration*
    (:mod:`nextmove.learning.calibration`): the share of the probe's predicted uplift that
    came true on them. With the playbook's ``measurement.calibrate_uplift`` it scales the
    new model's uplift (a model that overstates marginal moves then values them as they
    turned out), and the gate judges the probe with factors learned on the other half of
    the held-out accounts.
-4. *Register* it: ``rejected`` when it predicts worse or is miscalibrated where the
-   champion is not; ``champion`` when it predicts better with confidence, or is not
+4. *Register* it: ``rejected`` when it predicts worse, is miscalibrated where the
+   champion is not, or its decisions would have brought less; ``champion`` when it predicts better with confidence, or is not
    worse (newer data wins) unless the playbook gives challengers a share: then a refit
    that is not better with confidence becomes the ``challenger`` (or, while one is live,
    a ``candidate`` that serves nobody; a person may promote it). During the warm-up,
@@ -60,10 +63,14 @@ from nextmove.governance.model import Actor
 from nextmove.governance.service import record_audit
 from nextmove.learning.calibration import uplift_factors
 from nextmove.learning.features import account_features, feature_names, product_interest
-from nextmove.learning.gate import GateResult, Verdict, compare_models
+from nextmove.learning.gate import GateResult, PolicyValue, Verdict, compare_models
 from nextmove.learning.model import ChallengerReview, LearnReport, ModelRecord, ModelStatus
 from nextmove.learning.response import ResponseModel, TrainingRows, fit_response_model, prior_model
+from nextmove.learning.stats import clustered_mean
+from nextmove.measurement.input_drift import sample_accounts
 from nextmove.measurement.lift import difference_in_means
+from nextmove.measurement.offpolicy import dr_difference_terms
+from nextmove.measurement.replay import replay_models
 from nextmove.playbook.model import Playbook
 from nextmove.store import UnitOfWork
 
@@ -75,6 +82,8 @@ _MAX_CONTROL_ROWS = 40_000
 Floats = npt.NDArray[np.float64]
 MIN_ARM_ACCOUNTS = 30
 """Fewer accounts than this in either group of a champion/challenger test decide nothing."""
+MAX_VALUE_ACCOUNTS = 20_000
+"""The gate replays the held-out decisions of at most this many accounts (a stable sample)."""
 MIN_PROBE_SHARE = 0.5
 """The probe must learn from at least this share of the decisions the new model learns
 from, or the gate has nothing fair to say (the first weeks of history)."""
@@ -273,6 +282,8 @@ def _held_out(
         base, uplift, held.bought, exposure=held.exposure, motion=held.motion, actions=actions
     )
     served = _cross_calibrated(base, uplift, held, actions) if calibrate else None
+    serving = replace(probe.model, uplift_scale=factors) if calibrate and factors else probe.model
+    value = _policy_value(engine, playbook, fitted.logged, cut, serving, champion, seed)
     gate = compare_models(
         probe.model.predict_rows(held) if served is None else served,
         champion.predict_rows(held),
@@ -281,8 +292,100 @@ def _held_out(
         motion=held.motion,
         groups=held.group,
         actions=champion.actions,
+        value=value,
     )
     return _HeldOut(gate, factors)
+
+
+def _policy_value(
+    engine: Engine,
+    playbook: Playbook,
+    logged: pl.DataFrame,
+    cut: datetime,
+    candidate: ResponseModel,
+    champion: ResponseModel,
+    seed: int,
+) -> PolicyValue | None:
+    """What the candidate's decisions would have brought on the held-out days against the
+    champion's (off-policy, doubly robust; None without held-out decisions).
+
+    Both models decide each held-out run again on the context of its time (the holdout
+    left out: it never acts). A decision's reward is what its account bought in the
+    attribution window (cut where the history ends) minus its logged move's cost. Past
+    :data:`MAX_VALUE_ACCOUNTS` a stable sample of accounts is replayed, with the
+    capacities scaled to it.
+    """
+    if logged.height == 0:
+        return None
+    held = logged.filter((pl.col("as_of") >= cut) & ~pl.col("holdout"))
+    if held.height == 0:
+        return None
+    everyone = held["account_id"].unique()
+    accounts = sample_accounts(everyone, MAX_VALUE_ACCOUNTS, seed)
+    if len(accounts) < len(everyone):
+        held = held.filter(pl.col("account_id").is_in(accounts.implode()))
+    ids = accounts.to_list()
+    with UnitOfWork(engine) as uow:
+        touches = DecisionRepository(uow.connection).touches(ids)
+    frames = record_frames(engine=engine, kinds=_KINDS, account_ids=ids)
+    chosen = replay_models(
+        held, frames, touches, playbook, {"candidate": candidate, "champion": champion},
+        capacity_share=len(accounts) / len(everyone),
+    )  # fmt: skip
+    joined = held.join(chosen, on=["run_id", "account_id"], how="left").with_columns(
+        pl.col("candidate_action", "champion_action").fill_null("no_action")
+    )
+    until = logged["as_of"].max()
+    assert isinstance(until, datetime)
+    rewards = _rewards(joined, frames["outcomes"], playbook, until + timedelta(microseconds=1))
+    names = sorted({"no_action", *playbook.actions})
+    index = {name: i for i, name in enumerate(names)}
+
+    def indexed(column: str) -> npt.NDArray[np.int64]:
+        return joined[column].replace_strict(index, default=0, return_dtype=pl.Int64).to_numpy()
+
+    logged_action, first, second = (
+        indexed(c) for c in ("action", "candidate_action", "champion_action")
+    )
+    propensity = np.clip(joined["propensity"].to_numpy().astype(np.float64), 1e-6, 1.0)
+    terms = dr_difference_terms(rewards, propensity, logged_action, first, second, len(names))
+    differ = first != second
+    groups = joined["account_id"].rank("dense").to_numpy().astype(np.int64)
+    return PolicyValue(
+        decisions=joined.height,
+        differing=int(differ.sum()),
+        matched=int((differ & ((logged_action == first) | (logged_action == second))).sum()),
+        difference=clustered_mean(terms, groups),
+    )
+
+
+def _rewards(
+    decisions: pl.DataFrame, outcomes: pl.DataFrame, playbook: Playbook, until: datetime
+) -> Floats:
+    """Per decision: its account's purchases in the attribution window (before ``until``)
+    minus the cost of the move it logged."""
+    window = timedelta(days=playbook.measurement.attribution_days)
+    bought = outcomes.filter(pl.col("outcome_type").is_in(_BOUGHT)).select(
+        "account_id", pl.col("value").fill_null(0.0), "occurred_at"
+    )
+    keyed = decisions.select("run_id", "account_id", "as_of", "action")
+    revenue = (
+        keyed.join(bought, on="account_id")
+        .filter(
+            (pl.col("occurred_at") > pl.col("as_of"))
+            & (pl.col("occurred_at") <= pl.col("as_of") + window)
+            & (pl.col("occurred_at") < until)
+        )
+        .group_by("run_id", "account_id")
+        .agg(revenue=pl.col("value").sum())
+    )
+    costs = {name: action.cost for name, action in playbook.actions.items()}
+    reward = keyed.join(revenue, on=["run_id", "account_id"], how="left").select(
+        pl.col("revenue").fill_null(0.0)
+        - pl.col("action").replace_strict(costs, default=0.0, return_dtype=pl.Float64)
+    )
+    values: Floats = reward.to_series().to_numpy().astype(np.float64)
+    return values
 
 
 def _cross_calibrated(base: Floats, uplift: Floats, held: TrainingRows, actions: int) -> Floats:

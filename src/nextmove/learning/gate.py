@@ -18,9 +18,16 @@ Held-out rows may not have seen their whole attribution window yet; a row observ
 share ``e`` of it is expected to have bought with ``1 − (1 − p)^e`` (a constant hazard),
 the same for both models.
 
-The verdict: ``reject`` when the candidate predicts worse with confidence or is
-miscalibrated on a motion where the champion is not; ``promote`` when it predicts better
-with confidence and is not rejected; otherwise ``inconclusive``.
+*Value.* What each model's decisions would have brought on the held-out days, estimated
+off-policy from the logged decisions and their propensities (doubly robust, see
+:func:`nextmove.measurement.offpolicy.dr_difference_terms`): per decision, candidate minus
+champion, with a 95% interval clustered by account. A model can predict purchases a
+little better and still rank the marginal moves worse; this is where that shows.
+
+The verdict: ``reject`` when the candidate predicts worse with confidence, is
+miscalibrated on a motion where the champion is not, or its decisions would have brought
+less with confidence; ``promote`` when it predicts better or would have brought more with
+confidence and is not rejected; otherwise ``inconclusive``.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ __all__ = [
     "MIN_HELD_OUT_ROWS",
     "Calibration",
     "GateResult",
+    "PolicyValue",
     "Verdict",
     "compare_models",
     "poisson_interval",
@@ -90,6 +98,25 @@ class Calibration:
 
 
 @dataclass(frozen=True)
+class PolicyValue:
+    """What the candidate's decisions would have brought against the champion's, per
+    held-out decision (off-policy, doubly robust)."""
+
+    decisions: int
+    differing: int
+    """Decisions where the two models chose different actions (the rest weigh nothing)."""
+    matched: int
+    """Differing decisions whose logged action was one of the two models' choices."""
+    difference: ClusteredMean
+    """Value per decision, candidate − champion (above zero: the candidate brings more)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        values = asdict(self)
+        values["difference"] = {k: _finite(v) for k, v in asdict(self.difference).items()}
+        return values
+
+
+@dataclass(frozen=True)
 class GateResult:
     """The evidence of a gate and its verdict."""
 
@@ -102,6 +129,8 @@ class GateResult:
     difference: ClusteredMean
     """Log loss per row, candidate − champion (below zero: the candidate is better)."""
     calibration: tuple[Calibration, ...]
+    value: PolicyValue | None = None
+    """None when the decisions could not be replayed (no value was estimated)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able values (infinite bounds as None)."""
@@ -110,6 +139,7 @@ class GateResult:
         values["reasons"] = list(self.reasons)
         values["difference"] = {k: _finite(v) for k, v in asdict(self.difference).items()}
         values["calibration"] = [asdict(c) for c in self.calibration]
+        values["value"] = None if self.value is None else self.value.to_dict()
         return values
 
 
@@ -122,8 +152,10 @@ def compare_models(
     motion: Ints,
     groups: Ints,
     actions: Sequence[str],
+    value: PolicyValue | None = None,
 ) -> GateResult:
-    """Compare two models' predictions (P(buy) over a whole window) of the same rows."""
+    """Compare two models' predictions (P(buy) over a whole window) of the same rows, and
+    the value of their decisions when it was estimated."""
     n = len(bought)
     purchases = float(bought.sum())
     p_candidate = _observed_share(candidate, exposure)
@@ -136,7 +168,7 @@ def compare_models(
         for k, name in [(-1, "no_action"), *enumerate(actions)]
         if np.any(motion == k)
     )
-    verdict, reasons = _verdict(n, purchases, difference, calibration)
+    verdict, reasons = _verdict(n, purchases, difference, calibration, value)
     return GateResult(
         verdict=verdict,
         reasons=reasons,
@@ -146,6 +178,7 @@ def compare_models(
         log_loss_champion=float(loss_champion.mean()) if n else float("nan"),
         difference=difference,
         calibration=calibration,
+        value=value,
     )
 
 
@@ -158,7 +191,11 @@ def poisson_interval(count: float, confidence: float = 0.95) -> tuple[float, flo
 
 
 def _verdict(
-    rows: int, purchases: float, difference: ClusteredMean, calibration: Sequence[Calibration]
+    rows: int,
+    purchases: float,
+    difference: ClusteredMean,
+    calibration: Sequence[Calibration],
+    value: PolicyValue | None,
 ) -> tuple[Verdict, tuple[str, ...]]:
     if rows < MIN_HELD_OUT_ROWS or purchases < MIN_HELD_OUT_PURCHASES:
         return Verdict.INCONCLUSIVE, (
@@ -179,11 +216,31 @@ def _verdict(
     )
     if difference.low > 0:
         reasons.insert(0, f"predicts worse: {loss}")
+    worth = _worth(value)
+    if value is not None and value.difference.high < 0:
+        reasons.append(f"its decisions would have brought less: {worth}")
     if reasons:
         return Verdict.REJECT, tuple(reasons)
     if difference.high < 0:
-        return Verdict.PROMOTE, (f"predicts better with confidence: {loss}",)
-    return Verdict.INCONCLUSIVE, (f"not better with confidence: {loss}",)
+        return Verdict.PROMOTE, (f"predicts better with confidence: {loss}", *_also(worth))
+    if value is not None and value.difference.low > 0:
+        return Verdict.PROMOTE, (f"its decisions would have brought more: {worth}", loss)
+    return Verdict.INCONCLUSIVE, (f"not better with confidence: {loss}", *_also(worth))
+
+
+def _worth(value: PolicyValue | None) -> str:
+    if value is None:
+        return ""
+    d = value.difference
+    return (
+        f"{d.mean:+,.2f} per held-out decision against the champion's "
+        f"(95% interval {d.low:+,.2f} … {d.high:+,.2f}; off-policy, doubly robust; "
+        f"the models differ on {value.differing} of {value.decisions} decisions)"
+    )
+
+
+def _also(worth: str) -> tuple[str, ...]:
+    return (f"value of its decisions {worth}",) if worth else ()
 
 
 def _calibration(

@@ -22,7 +22,15 @@ import numpy.typing as npt
 from nextmove.measurement.lift import normal_interval
 from nextmove.measurement.model import Estimate, OffPolicyEstimate
 
-__all__ = ["action_means", "doubly_robust", "effective_sample_size", "ips", "off_policy", "snips"]
+__all__ = [
+    "action_means",
+    "doubly_robust",
+    "dr_difference_terms",
+    "effective_sample_size",
+    "ips",
+    "off_policy",
+    "snips",
+]
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -129,3 +137,19 @@ def _snips_difference(rewards: Floats, target: Floats, base: Floats, confidence:
     v_b = float(np.sum(base * rewards) / np.sum(base))
     terms = target * (rewards - v_t) / np.mean(target) - base * (rewards - v_b) / np.mean(base)
     return normal_interval(v_t - v_b, _spread(terms), confidence)
+
+
+def dr_difference_terms(
+    rewards: Floats, propensities: Floats, logged: Ints, first: Ints, second: Ints, n_actions: int
+) -> Floats:
+    """Per logged decision, the doubly robust term of deterministic policy ``first`` minus
+    that of ``second`` (each an action index per decision); their mean estimates how much
+    more ``first`` brings per decision.
+
+    Both share the reward model (see :func:`action_means`), so the terms are zero where
+    the two policies agree: the comparison rests only on the decisions where they differ.
+    """
+    q = action_means(rewards, logged, n_actions, 1.0 / propensities)
+    chosen = (logged == first).astype(np.float64) - (logged == second).astype(np.float64)
+    terms: Floats = q[first] - q[second] + chosen / propensities * (rewards - q[logged])
+    return terms

@@ -11,14 +11,21 @@ import polars as pl
 import pytest
 
 from nextmove import Engine
+from nextmove.decisions.candidates import catalog_of
 from nextmove.decisions.challenger import challenger_arm
+from nextmove.decisions.repository import DecisionRepository
+from nextmove.decisions.service import model_for
 from nextmove.domain import Outcome
 from nextmove.errors import GovernanceError, NotFound
+from nextmove.foundation.service import record_frames
 from nextmove.learning.model import ModelStatus
+from nextmove.measurement.replay import replay_models
 from nextmove.sim import SimConfig, generate, write_company
+from nextmove.store import UnitOfWork
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "playbooks" / "b2b_saas.yaml"
 START = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
+_RECORDS = ("accounts", "contacts", "products", "holdings", "opportunities", "signals", "outcomes")
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +59,11 @@ def _days(engine: Engine, first: int, last: int, *, seed: int = 1) -> None:
         engine.record_outcomes(bought)
 
 
-def _engine(engine: Engine, company: Path) -> Engine:
+def _engine(engine: Engine, company: Path, *, exploration: float = 0.05) -> Engine:
     engine.import_folder(company)
     text = EXAMPLE.read_text(encoding="utf-8")
+    assert "exploration_budget: 0.05 " in text
+    text = text.replace("exploration_budget: 0.05 ", f"exploration_budget: {exploration} ")
     assert "validation_days: 14" in text and "challenger_share: 0.0 " in text
     assert "calibrate_uplift: false" in text
     # A short history keeps the test quick: hold out the newest 5 days, not 14; uplift is
@@ -200,3 +209,54 @@ def test_people_promote_and_retire_models_with_a_reason(
     assert run.model_version.startswith("prior-")
     entries = [e for e in engine.audit_entries(limit=200) if e.subject == f"model:{other}"]
     assert {e.action for e in entries} >= {"model.champion", "model.retired"}
+
+
+def test_replaying_logged_runs_with_the_model_that_made_them_gives_the_same_decisions(
+    engine: Engine, registry_company: Path
+) -> None:
+    # The gate values a refit's decisions against the champion's by deciding the held-out
+    # runs again; with the model that decided them, the replay must be the log itself
+    # (exploration's draws included: a third of the accounts explore here).
+    _engine(engine, registry_company, exploration=0.3)
+    _days(engine, 0, 8)
+    engine.learn(as_of=START + timedelta(days=8))
+    _days(engine, 8, 12)
+    playbook, _ = engine._required_playbook()
+    with UnitOfWork(engine._database) as uow:
+        repository = DecisionRepository(uow.connection)
+        logged = repository.logged(until=START + timedelta(days=12)).filter(
+            pl.col("as_of") >= START + timedelta(days=8)
+        )
+        touches = repository.touches(None)
+        stored = repository.active_model()
+    ids = logged["account_id"].unique().to_list()
+    frames = record_frames(engine=engine._database, kinds=_RECORDS, account_ids=ids)
+    champion = model_for(stored, playbook, catalog_of(frames["products"]))
+    assert champion.learned and set(logged["model_version"].to_list()) == {champion.version}
+    found = replay_models(logged, frames, touches, playbook, {"again": champion})
+    both = logged.join(found, on=["run_id", "account_id"], how="left")
+    assert both.height == logged.height == 4 * 300
+    acting = both.filter(pl.col("action") != "no_action")
+    assert acting.height > 20 and acting["explored"].any() and not acting["explored"].all()
+    assert both["again_action"].to_list() == both["action"].to_list()
+    assert both["again_product"].to_list() == both["product_id"].to_list()
+
+
+def test_the_gate_values_the_refits_decisions_against_the_champions(
+    engine: Engine, registry_company: Path
+) -> None:
+    _engine(engine, registry_company)
+    _days(engine, 0, 8)
+    engine.learn(as_of=START + timedelta(days=8))
+    _days(engine, 8, 16)
+    report = engine.learn(as_of=START + timedelta(days=16))
+    value = report.evaluation["gate"]["value"]
+    held = engine.decisions(include_no_action=True).filter(
+        (pl.col("as_of") >= START + timedelta(days=11)) & ~pl.col("holdout")
+    )
+    assert value["decisions"] == held.height > 0
+    assert 0 <= value["matched"] <= value["differing"] <= value["decisions"]
+    low, high = value["difference"]["low"], value["difference"]["high"]
+    assert low is not None and high is not None and low <= value["difference"]["mean"] <= high
+    worth = [r for r in report.reasons if "per held-out decision against the champion" in r]
+    assert worth or value["differing"] == 0

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nextmove.learning.gate import Verdict, compare_models, poisson_interval
+from nextmove.learning.gate import PolicyValue, Verdict, compare_models, poisson_interval
+from nextmove.learning.stats import ClusteredMean
 
 ACTIONS = ("sales_outreach", "digital_program")
 
@@ -88,6 +89,34 @@ def test_rows_seen_for_part_of_their_window_are_expected_to_have_bought_less() -
     none = next(c for c in result.calibration if c.motion == "no_action")
     assert none.low <= none.expected_candidate <= none.high  # exposure-adjusted: calibrated
     assert result.verdict is Verdict.PROMOTE
+
+
+def _value(mean: float, low: float, high: float) -> PolicyValue:
+    return PolicyValue(
+        decisions=4000, differing=600, matched=90, difference=ClusteredMean(4000, mean, low, high)
+    )
+
+
+def test_decisions_worth_less_with_confidence_reject_an_otherwise_equal_model() -> None:
+    truth, bought, motion, groups = _world()
+    nudged = np.clip(truth * 1.01, 0, 1)
+    arguments = {
+        "exposure": np.ones(len(truth)), "motion": motion, "groups": groups, "actions": ACTIONS
+    }  # fmt: skip
+    worse = compare_models(nudged, truth, bought, value=_value(-12.0, -20.0, -4.0), **arguments)
+    assert worse.verdict is Verdict.REJECT
+    assert any("would have brought less" in r and "600 of 4000" in r for r in worse.reasons)
+    better = compare_models(nudged, truth, bought, value=_value(12.0, 4.0, 20.0), **arguments)
+    assert better.verdict is Verdict.PROMOTE
+    assert better.reasons[0].startswith("its decisions would have brought more")
+    unsure = compare_models(nudged, truth, bought, value=_value(1.0, -5.0, 7.0), **arguments)
+    assert unsure.verdict is Verdict.INCONCLUSIVE
+    assert any("value of its decisions" in r for r in unsure.reasons)
+    # Predicting better with confidence does not save decisions that are worth less.
+    flat = np.full(len(truth), truth.mean())
+    ranked_worse = compare_models(truth, flat, bought, value=_value(-9, -15, -3), **arguments)
+    assert ranked_worse.verdict is Verdict.REJECT
+    assert ranked_worse.to_dict()["value"]["difference"]["high"] == -3
 
 
 def test_the_result_is_plain_json() -> None:

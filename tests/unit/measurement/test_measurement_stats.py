@@ -5,9 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nextmove.learning.stats import clustered_mean
 from nextmove.measurement.drift import bernoulli_cusum, page_hinkley, psi, psi_numeric
 from nextmove.measurement.lift import difference_in_means
-from nextmove.measurement.offpolicy import action_means, effective_sample_size, off_policy
+from nextmove.measurement.offpolicy import (
+    action_means,
+    dr_difference_terms,
+    effective_sample_size,
+    off_policy,
+)
 
 
 def test_difference_in_means_matches_welch_by_hand() -> None:
@@ -70,6 +76,30 @@ def test_off_policy_intervals_cover_the_truth_about_95_percent_of_the_time() -> 
             covered[e.method] += e.estimate.covers(3.0)
     for method, hits in covered.items():
         assert 0.90 <= hits / 200 <= 0.99, method
+
+
+def test_the_doubly_robust_difference_of_two_policies_covers_the_truth() -> None:
+    # Logged: action 0 unless exploring (30%, uniform), so p = 0.8 for 0 and 0.1 for 1, 2.
+    # Action k pays Bernoulli(0.1·(k+1))·10 less a cost of k, and action 1 pays 0.5 more:
+    # values 1.0, 1.5, 1.0. "Always 1" against "1 on the first quarter, else 0" brings
+    # 0.5 more on three quarters of the decisions: 0.375 per decision.
+    covered, zero_where_agreeing = 0, True
+    for seed in range(120):
+        rng = np.random.default_rng(500 + seed)
+        n = 3000
+        explore = rng.random(n) < 0.3
+        logged = np.where(explore, rng.integers(0, 3, n), 0)
+        propensity = np.where(logged == 0, 0.7 + 0.1, 0.1)
+        bonus = np.where(logged == 1, 0.5, 0.0)
+        rewards = (rng.random(n) < 0.1 * (logged + 1)) * 10.0 - logged + bonus
+        first, second = np.ones(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        second[: n // 4] = 1  # the two agree on the first quarter
+        terms = dr_difference_terms(rewards, propensity, logged, first, second, 3)
+        zero_where_agreeing &= bool(np.all(terms[: n // 4] == 0.0))
+        found = clustered_mean(terms, np.arange(n))
+        covered += found.low <= 0.5 * 0.75 <= found.high
+    assert zero_where_agreeing
+    assert 0.88 <= covered / 120 <= 0.99
 
 
 def test_effective_sample_size_and_action_means() -> None:
