@@ -108,10 +108,18 @@ def main() -> None:
         action="store_true",
         help="let the engine keep the playbook's value and confidence thresholds",
     )
+    parser.add_argument(
+        "--online-updates",
+        action="store_true",
+        help="the engine's champion is also updated online every day between weekly refits",
+    )
     args = parser.parse_args()
     report = []
     for seed in args.seeds:
-        results = run_seed(seed, args.accounts, args.days, args.policies, args.playbook_thresholds)
+        results = run_seed(
+            seed, args.accounts, args.days, args.policies, args.playbook_thresholds,
+            online=args.online_updates,
+        )  # fmt: skip
         print_table(seed, args.accounts, args.days, results)
         report.append({"seed": seed, "results": [vars(r) for r in results]})
     if args.json:
@@ -119,7 +127,13 @@ def main() -> None:
 
 
 def run_seed(
-    seed: int, accounts: int, days: int, policies: list[str], thresholds: bool = False
+    seed: int,
+    accounts: int,
+    days: int,
+    policies: list[str],
+    thresholds: bool = False,
+    *,
+    online: bool = False,
 ) -> list[Result]:
     history = 90
     config = SimConfig(
@@ -131,7 +145,9 @@ def run_seed(
     results = []
     for name in policies:
         started = time.perf_counter()
-        result = run_policy(name, company, manifest.parent, workdir, days, seed, thresholds)
+        result = run_policy(
+            name, company, manifest.parent, workdir, days, seed, thresholds, online=online
+        )
         result.seconds = time.perf_counter() - started
         print(f"  seed {seed} · {name:<14} {sum(result.daily):>14,.0f}  ({result.seconds:.0f} s)")
         results.append(result)
@@ -146,6 +162,8 @@ def run_policy(
     days: int,
     seed: int,
     thresholds: bool = False,
+    *,
+    online: bool = False,
 ) -> Result:
     world = World(company)
     playbook = yaml.safe_load(PLAYBOOK.read_text())
@@ -156,6 +174,7 @@ def run_policy(
         playbook["thresholds"] = {"min_expected_value": 0, "min_confidence": 0}
     if name != "engine":
         playbook["measurement"]["exploration_budget"] = 0.0
+    playbook["measurement"]["online_updates"] = online and name == "engine"
     playbook_file = workdir / f"{name}.yaml"
     playbook_file.write_text(yaml.safe_dump(playbook, sort_keys=False))
     url = f"sqlite:///{workdir / f'{name}-{seed}.db'}"
@@ -218,6 +237,8 @@ def make_policy(
         def learn_weekly(day: int, engine: Engine, *_: Any) -> None:
             if day % 7 == 6:
                 engine.learn(as_of=_at(world.day, 0))
+            elif playbook.measurement.online_updates:
+                engine.update_model(as_of=_at(world.day, 0))
 
         return None, learn_weekly
     if name == "random":

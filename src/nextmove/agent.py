@@ -138,6 +138,9 @@ class Agent:
             for surrounding in self._surroundings:
                 surrounding.answer(self.engine, now)
             learned_at = self._learn(report, state, now)
+            refitted = learned_at == now and state.last_learn_at is not None
+            if not refitted and report.batch_run is not None:
+                self._update(report, now)
         except Exception as exc:  # a daemon outlives one bad cycle; the error is shown
             log.exception("cycle failed")
             report.error = f"{type(exc).__name__}: {exc}"[:_MAX_ERROR]
@@ -215,6 +218,16 @@ class Agent:
         learned = self.engine.learn(as_of=now)
         report.learned = learned.model_version if learned.learned else None
         return now
+
+    def _update(self, report: CycleReport, now: datetime) -> None:
+        """After a batch without a refit, the playbook's online update (when it asks)."""
+        if self.schedule.learn_every is None:
+            return
+        playbook = self.engine.active_playbook()
+        if playbook is None or not playbook.measurement.online_updates:
+            return
+        found = self.engine.update_model(as_of=now)
+        report.updated = found.model_version if found.registered else None
 
 
 def _latest(*moments: datetime | None) -> datetime | None:

@@ -13,7 +13,8 @@ import polars as pl
 from pydantic import JsonValue
 from sqlalchemy import Engine as SqlEngine
 
-from nextmove.decisions import learn_service, service
+from nextmove.decisions import learn_service, online_service, service
+from nextmove.decisions.online_service import OnlineUpdate
 from nextmove.decisions.repository import DecisionRepository
 from nextmove.decisions.scoring import Scorer
 from nextmove.decisions.service import DecisionRun, StoredHook
@@ -125,6 +126,19 @@ class DecisionCalls:
             raise GovernanceError(f"as_of must carry a time zone, got {as_of}")
         playbook, version = self._required_playbook()
         return learn_service.learn(
+            engine=self._database, actor=actor, playbook=playbook, playbook_version=version,
+            as_of=as_of, now=self._clock(), seed=seed,
+        )  # fmt: skip
+
+    def update_model(self, *, as_of: datetime, seed: int = 0) -> OnlineUpdate:
+        """Correct the champion between refits: measure its uplift on the decisions made
+        since it was trained (outcomes up to ``as_of``) and register it with the new
+        factors when they moved (see :mod:`nextmove.decisions.online_service`)."""
+        actor = self._authorise(Permission.LEARN)
+        if as_of.tzinfo is None:
+            raise GovernanceError(f"as_of must carry a time zone, got {as_of}")
+        playbook, version = self._required_playbook()
+        return online_service.update_online(
             engine=self._database, actor=actor, playbook=playbook, playbook_version=version,
             as_of=as_of, now=self._clock(), seed=seed,
         )  # fmt: skip

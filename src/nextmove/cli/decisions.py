@@ -16,7 +16,14 @@ from nextmove.cli.console import console
 from nextmove.cli.session import DatabaseOption, open_engine
 from nextmove.decisions.service import DecisionRun
 
-__all__ = ["decide_command", "decisions_command", "learn_command", "print_run"]
+__all__ = [
+    "AsOfOption",
+    "as_of_time",
+    "decide_command",
+    "decisions_command",
+    "learn_command",
+    "print_run",
+]
 
 AsOfOption = Annotated[
     str | None,
@@ -28,7 +35,8 @@ AsOfOption = Annotated[
 ]
 
 
-def _as_of(text: str | None) -> datetime:
+def as_of_time(text: str | None) -> datetime:
+    """The time an ``--as-of`` text names (a date: the end of that day, UTC; none: now)."""
     if text is None:
         return datetime.now(UTC)
     try:
@@ -50,7 +58,7 @@ def decide_command(
     database_url: DatabaseOption = None,
 ) -> None:
     """Decide the next move of every account (or one) and store the decisions."""
-    moment = _as_of(as_of)
+    moment = as_of_time(as_of)
     with open_engine(database_url) as engine:
         run = engine.decide_for(account, as_of=moment) if account else engine.decide(as_of=moment)
     print_run(run)
@@ -131,7 +139,7 @@ def decisions_command(
 def learn_command(as_of: AsOfOption = None, database_url: DatabaseOption = None) -> None:
     """Refit the response model on logged decisions and their outcomes."""
     with open_engine(database_url) as engine:
-        report = engine.learn(as_of=_as_of(as_of))
+        report = engine.learn(as_of=as_of_time(as_of))
     if not report.learned:
         console.print(
             f"nothing learned yet from {report.decisions:,} decisions ({report.rows:,} rows): "

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from nextmove.cli.console import console
+from nextmove.cli.decisions import AsOfOption, as_of_time
 from nextmove.cli.session import DatabaseOption, open_engine
 from nextmove.learning.model import ModelRecord, ModelStatus
 
@@ -77,6 +78,22 @@ def show(version: VersionArgument, database_url: DatabaseOption = None) -> None:
         "evaluation": record.evaluation,
     }
     console.print_json(json.dumps(values, default=str))
+
+
+@app.command("update")
+def update(as_of: AsOfOption = None, database_url: DatabaseOption = None) -> None:
+    """Correct the champion between refits by what its decisions since then brought."""
+    with open_engine(database_url) as engine:
+        found = engine.update_model(as_of=as_of_time(as_of))
+    if found.base is None:
+        console.print(f"nothing to update: {escape(found.reason)}")
+        return
+    factors = ", ".join(f"{a} {f:.2f}" for a, f in found.factors.items())
+    console.print(
+        f"measured {found.base} on {found.decisions:,} decisions since "
+        f"{found.since:%Y-%m-%d} ({found.rows:,} rows): uplift factors {factors}"
+    )
+    console.print(f"{'updated' if found.registered else 'kept'}: {escape(found.reason)}")
 
 
 @app.command("promote")

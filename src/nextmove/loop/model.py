@@ -90,6 +90,8 @@ class CycleReport:
     dead: int = 0
     stopped: dict[str, int] = field(default_factory=dict)
     learned: str | None = None
+    updated: str | None = None
+    """The model an online update registered this cycle (None: none)."""
     error: str | None = None
     finished_at: datetime | None = None
     wall_seconds: float = 0.0
@@ -114,6 +116,7 @@ class CycleReport:
             "dead": self.dead,
             "stopped": dict(self.stopped),
             "learned": self.learned,
+            "updated": self.updated,
             "error": self.error,
             "wall_seconds": round(self.wall_seconds, 4),
         }
