@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import TypedDict
 
 import polars as pl
 from pydantic import JsonValue
@@ -121,26 +122,23 @@ class DecisionCalls:
         """Review the live challenger, refit the response model on the decisions logged
         before ``as_of``, gate it against the champion and register it (champion,
         challenger, candidate or rejected; see :mod:`nextmove.decisions.learn_service`)."""
-        actor = self._authorise(Permission.LEARN)
-        if as_of.tzinfo is None:
-            raise GovernanceError(f"as_of must carry a time zone, got {as_of}")
-        playbook, version = self._required_playbook()
-        return learn_service.learn(
-            engine=self._database, actor=actor, playbook=playbook, playbook_version=version,
-            as_of=as_of, now=self._clock(), seed=seed,
-        )  # fmt: skip
+        return learn_service.learn(**self._learning(as_of), seed=seed)
 
     def update_model(self, *, as_of: datetime, seed: int = 0) -> OnlineUpdate:
         """Correct the champion between refits: measure its uplift on the decisions made
         since it was trained (outcomes up to ``as_of``) and register it with the new
         factors when they moved (see :mod:`nextmove.decisions.online_service`)."""
+        return online_service.update_online(**self._learning(as_of), seed=seed)
+
+    def _learning(self, as_of: datetime) -> _LearningCall:
+        """What learning's use cases are called with, once the caller may learn."""
         actor = self._authorise(Permission.LEARN)
         if as_of.tzinfo is None:
             raise GovernanceError(f"as_of must carry a time zone, got {as_of}")
         playbook, version = self._required_playbook()
-        return online_service.update_online(
+        return _LearningCall(
             engine=self._database, actor=actor, playbook=playbook, playbook_version=version,
-            as_of=as_of, now=self._clock(), seed=seed,
+            as_of=as_of, now=self._clock(),
         )  # fmt: skip
 
     def models(
@@ -193,3 +191,12 @@ def _model_status(status: ModelStatus | str) -> ModelStatus:
     except ValueError:
         known = ", ".join(s.value for s in ModelStatus)
         raise GovernanceError(f"unknown model status {status!r}; expected one of {known}") from None
+
+
+class _LearningCall(TypedDict):
+    engine: SqlEngine
+    actor: Actor
+    playbook: Playbook
+    playbook_version: int | None
+    as_of: datetime
+    now: datetime

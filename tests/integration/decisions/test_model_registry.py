@@ -20,19 +20,11 @@ from nextmove.errors import GovernanceError, NotFound
 from nextmove.foundation.service import record_frames
 from nextmove.learning.model import ModelStatus
 from nextmove.measurement.replay import replay_models
-from nextmove.sim import SimConfig, generate, write_company
 from nextmove.store import UnitOfWork
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "playbooks" / "b2b_saas.yaml"
 START = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
 _RECORDS = ("accounts", "contacts", "products", "holdings", "opportunities", "signals", "outcomes")
-
-
-@pytest.fixture(scope="module")
-def registry_company(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("company")
-    write_company(generate(SimConfig(seed=5, accounts=300)), folder, fmt="parquet")
-    return folder
 
 
 def _days(engine: Engine, first: int, last: int, *, seed: int = 1) -> None:
@@ -77,9 +69,9 @@ def _engine(engine: Engine, company: Path, *, exploration: float = 0.05) -> Engi
 
 
 def test_the_first_model_is_champion_and_every_refit_is_gated(
-    engine: Engine, registry_company: Path
+    engine: Engine, small_company: Path
 ) -> None:
-    _engine(engine, registry_company)
+    _engine(engine, small_company)
     _days(engine, 0, 8)
     first = engine.learn(as_of=START + timedelta(days=8))
     assert first.learned and first.status is ModelStatus.CHAMPION
@@ -137,9 +129,9 @@ def _two_models(engine: Engine) -> tuple[str, str]:
 
 @pytest.mark.parametrize("winner", ["challenger", "champion"])
 def test_a_challenger_decides_for_its_share_and_is_judged_on_what_its_accounts_bought(
-    engine: Engine, registry_company: Path, winner: str
+    engine: Engine, small_company: Path, winner: str
 ) -> None:
-    _engine(engine, registry_company)
+    _engine(engine, small_company)
     champion, other = _two_models(engine)
     engine.set_model_status(other, "challenger", reason="try the newer fit")
     live_from = START + timedelta(days=9)
@@ -188,9 +180,9 @@ def test_a_challenger_decides_for_its_share_and_is_judged_on_what_its_accounts_b
 
 
 def test_people_promote_and_retire_models_with_a_reason(
-    engine: Engine, registry_company: Path
+    engine: Engine, small_company: Path
 ) -> None:
-    _engine(engine, registry_company)
+    _engine(engine, small_company)
     champion, other = _two_models(engine)
     with pytest.raises(NotFound, match="no model 'm-nope'"):
         engine.set_model_status("m-nope", "champion", reason="why not")
@@ -212,12 +204,12 @@ def test_people_promote_and_retire_models_with_a_reason(
 
 
 def test_replaying_logged_runs_with_the_model_that_made_them_gives_the_same_decisions(
-    engine: Engine, registry_company: Path
+    engine: Engine, small_company: Path
 ) -> None:
     # The gate values a refit's decisions against the champion's by deciding the held-out
     # runs again; with the model that decided them, the replay must be the log itself
     # (exploration's draws included: a third of the accounts explore here).
-    _engine(engine, registry_company, exploration=0.3)
+    _engine(engine, small_company, exploration=0.3)
     _days(engine, 0, 8)
     engine.learn(as_of=START + timedelta(days=8))
     _days(engine, 8, 12)
@@ -243,9 +235,9 @@ def test_replaying_logged_runs_with_the_model_that_made_them_gives_the_same_deci
 
 
 def test_the_gate_values_the_refits_decisions_against_the_champions(
-    engine: Engine, registry_company: Path
+    engine: Engine, small_company: Path
 ) -> None:
-    _engine(engine, registry_company)
+    _engine(engine, small_company)
     _days(engine, 0, 8)
     engine.learn(as_of=START + timedelta(days=8))
     _days(engine, 8, 16)

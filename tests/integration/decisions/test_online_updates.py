@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
-import pytest
 from typer.testing import CliRunner
 
 from nextmove import Engine
@@ -20,17 +19,9 @@ from nextmove.cli.app import app
 from nextmove.domain import Outcome
 from nextmove.learning.model import ModelStatus
 from nextmove.loop.model import LoopSchedule
-from nextmove.sim import SimConfig, generate, write_company
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "playbooks" / "b2b_saas.yaml"
 START = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def online_company(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("company")
-    write_company(generate(SimConfig(seed=5, accounts=300)), folder, fmt="parquet")
-    return folder
 
 
 def _prepared(engine: Engine, company: Path) -> None:
@@ -68,9 +59,9 @@ def _days(engine: Engine, first: int, last: int, *, moves_buy: float) -> None:
 
 
 def test_moves_that_stop_working_are_scaled_down_between_refits(
-    engine: Engine, online_company: Path
+    engine: Engine, small_company: Path
 ) -> None:
-    _prepared(engine, online_company)
+    _prepared(engine, small_company)
     assert engine.update_model(as_of=START).base is None  # nothing learned: nothing to update
     _days(engine, 0, 10, moves_buy=0.4)
     learned = engine.learn(as_of=START + timedelta(days=10))
@@ -102,9 +93,9 @@ def test_moves_that_stop_working_are_scaled_down_between_refits(
 
 
 def test_the_agent_updates_after_its_batch_when_the_playbook_asks(
-    engine: Engine, online_company: Path
+    engine: Engine, small_company: Path
 ) -> None:
-    _prepared(engine, online_company)
+    _prepared(engine, small_company)
     _days(engine, 0, 10, moves_buy=0.4)
     base = engine.learn(as_of=START + timedelta(days=10)).model_version
     _days(engine, 10, 24, moves_buy=0.0)
@@ -120,10 +111,10 @@ def test_the_agent_updates_after_its_batch_when_the_playbook_asks(
 
 
 def test_the_cli_updates_the_champion_and_says_what_it_measured(
-    database_url: str, online_company: Path
+    database_url: str, small_company: Path
 ) -> None:
     with Engine.open(database_url) as engine:
-        _prepared(engine, online_company)
+        _prepared(engine, small_company)
         _days(engine, 0, 10, moves_buy=0.4)
         engine.learn(as_of=START + timedelta(days=10))
         _days(engine, 10, 24, moves_buy=0.0)
