@@ -357,7 +357,8 @@ def _policy_value(
     return PolicyValue(
         decisions=joined.height,
         differing=int(differ.sum()),
-        matched=int((differ & ((logged_action == first) | (logged_action == second))).sum()),
+        candidate_logged=int((differ & (logged_action == first)).sum()),
+        champion_logged=int((differ & (logged_action == second)).sum()),
         difference=clustered_mean(terms, groups),
     )
 

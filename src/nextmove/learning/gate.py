@@ -22,7 +22,10 @@ the same for both models.
 off-policy from the logged decisions and their propensities (doubly robust, see
 :func:`nextmove.measurement.offpolicy.dr_difference_terms`): per decision, candidate minus
 champion, with a 95% interval clustered by account. A model can predict purchases a
-little better and still rank the marginal moves worse; this is where that shows.
+little better and still rank the marginal moves worse; this is where that shows. The
+candidate's side rests on the logged decisions where exploration happened to make its
+choice, each weighing 1 / its propensity; with fewer than ``MIN_VALUE_MATCHES`` of them a
+few rare purchases would decide the estimate, so it is reported but not judged.
 
 The verdict: ``reject`` when the candidate predicts worse with confidence, is
 miscalibrated on a motion where the champion is not, or its decisions would have brought
@@ -46,6 +49,7 @@ from nextmove.learning.stats import ClusteredMean, clustered_mean
 __all__ = [
     "MIN_HELD_OUT_PURCHASES",
     "MIN_HELD_OUT_ROWS",
+    "MIN_VALUE_MATCHES",
     "Calibration",
     "GateResult",
     "PolicyValue",
@@ -60,6 +64,8 @@ Ints = npt.NDArray[np.int64]
 MIN_HELD_OUT_ROWS = 200
 MIN_HELD_OUT_PURCHASES = 5
 """Fewer held-out rows or purchases than these cannot tell two models apart."""
+MIN_VALUE_MATCHES = 30
+"""The candidate's choices among the logged decisions below which its value is not judged."""
 MIN_CALIBRATION_COUNT = 5.0
 """A motion's calibration is judged when it saw or was expected this many purchases."""
 
@@ -105,10 +111,19 @@ class PolicyValue:
     decisions: int
     differing: int
     """Decisions where the two models chose different actions (the rest weigh nothing)."""
-    matched: int
-    """Differing decisions whose logged action was one of the two models' choices."""
+    candidate_logged: int
+    """Differing decisions whose logged action was the candidate's choice: what its side
+    of the estimate rests on (exploration made them; each weighs 1 / its propensity)."""
+    champion_logged: int
+    """Differing decisions whose logged action was the champion's choice."""
     difference: ClusteredMean
     """Value per decision, candidate − champion (above zero: the candidate brings more)."""
+
+    @property
+    def judged(self) -> bool:
+        """Enough of the candidate's own choices were logged for the interval to hold:
+        with fewer, a handful of rare, heavily weighted purchases decide the estimate."""
+        return self.candidate_logged >= MIN_VALUE_MATCHES
 
     def to_dict(self) -> dict[str, Any]:
         values = asdict(self)
@@ -217,13 +232,14 @@ def _verdict(
     if difference.low > 0:
         reasons.insert(0, f"predicts worse: {loss}")
     worth = _worth(value)
-    if value is not None and value.difference.high < 0:
+    judged = value if value is not None and value.judged else None
+    if judged is not None and judged.difference.high < 0:
         reasons.append(f"its decisions would have brought less: {worth}")
     if reasons:
         return Verdict.REJECT, tuple(reasons)
     if difference.high < 0:
         return Verdict.PROMOTE, (f"predicts better with confidence: {loss}", *_also(worth))
-    if value is not None and value.difference.low > 0:
+    if judged is not None and judged.difference.low > 0:
         return Verdict.PROMOTE, (f"its decisions would have brought more: {worth}", loss)
     return Verdict.INCONCLUSIVE, (f"not better with confidence: {loss}", *_also(worth))
 
@@ -232,11 +248,15 @@ def _worth(value: PolicyValue | None) -> str:
     if value is None:
         return ""
     d = value.difference
-    return (
+    found = (
         f"{d.mean:+,.2f} per held-out decision against the champion's "
         f"(95% interval {d.low:+,.2f} … {d.high:+,.2f}; off-policy, doubly robust; "
-        f"the models differ on {value.differing} of {value.decisions} decisions)"
+        f"the models differ on {value.differing} of {value.decisions} decisions, "
+        f"{value.candidate_logged} of them logged as the candidate chose)"
     )
+    if value.judged:
+        return found
+    return f"{found}; not judged: fewer than {MIN_VALUE_MATCHES} of its choices were logged"
 
 
 def _also(worth: str) -> tuple[str, ...]:

@@ -247,7 +247,8 @@ def test_the_gate_values_the_refits_decisions_against_the_champions(
         (pl.col("as_of") >= START + timedelta(days=11)) & ~pl.col("holdout")
     )
     assert value["decisions"] == held.height > 0
-    assert 0 <= value["matched"] <= value["differing"] <= value["decisions"]
+    logged = value["candidate_logged"] + value["champion_logged"]
+    assert 0 <= logged <= value["differing"] <= value["decisions"]
     low, high = value["difference"]["low"], value["difference"]["high"]
     assert low is not None and high is not None and low <= value["difference"]["mean"] <= high
     worth = [r for r in report.reasons if "per held-out decision against the champion" in r]

@@ -91,9 +91,13 @@ def test_rows_seen_for_part_of_their_window_are_expected_to_have_bought_less() -
     assert result.verdict is Verdict.PROMOTE
 
 
-def _value(mean: float, low: float, high: float) -> PolicyValue:
+def _value(mean: float, low: float, high: float, logged: int = 90) -> PolicyValue:
     return PolicyValue(
-        decisions=4000, differing=600, matched=90, difference=ClusteredMean(4000, mean, low, high)
+        decisions=4000,
+        differing=600,
+        candidate_logged=logged,
+        champion_logged=500,
+        difference=ClusteredMean(4000, mean, low, high),
     )
 
 
@@ -117,6 +121,10 @@ def test_decisions_worth_less_with_confidence_reject_an_otherwise_equal_model() 
     ranked_worse = compare_models(truth, flat, bought, value=_value(-9, -15, -3), **arguments)
     assert ranked_worse.verdict is Verdict.REJECT
     assert ranked_worse.to_dict()["value"]["difference"]["high"] == -3
+    # Resting on a handful of logged choices of the candidate, the value is not judged.
+    few = compare_models(nudged, truth, bought, value=_value(-12, -20, -4, logged=29), **arguments)
+    assert few.verdict is Verdict.INCONCLUSIVE
+    assert any("not judged: fewer than 30" in r for r in few.reasons)
 
 
 def test_the_result_is_plain_json() -> None:
