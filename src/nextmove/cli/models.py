@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from nextmove.cli.console import console
+from nextmove.cli.console import console, error_console
 from nextmove.cli.decisions import AsOfOption, as_of_time
 from nextmove.cli.session import DatabaseOption, open_engine
 from nextmove.learning.model import ModelRecord, ModelStatus
@@ -63,7 +63,9 @@ def show(version: VersionArgument, database_url: DatabaseOption = None) -> None:
     with open_engine(database_url) as engine:
         records = engine.models(version=version)
     if not records:
-        console.print(f"no model {version!r} is registered")
+        error_console.print(
+            f"no model {escape(repr(version))} is registered (see: nextmove models list)"
+        )
         raise typer.Exit(2)
     record = records[0]
     values = {

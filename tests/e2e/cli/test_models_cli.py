@@ -73,7 +73,15 @@ def test_learn_registers_a_champion_that_people_can_inspect_and_retire(
     assert record["evaluation"]["reasons"][0].startswith("the first model learned")
 
     missing = nextmove(url, "models", "show", "m-nope", cwd=tmp_path)
-    assert missing.returncode == 2 and "no model 'm-nope'" in missing.stdout
+    assert missing.returncode == 2 and "no model 'm-nope'" in missing.stderr
+    assert missing.stdout == ""
+
+    # Nothing was decided since the champion was trained: the update measures and keeps it.
+    update = nextmove(url, "models", "update", "--as-of", today, cwd=tmp_path)
+    assert update.returncode == 0, update.stderr
+    assert f"measured {version} on 0 decisions" in update.stdout and "kept:" in update.stdout
+    bad_day = nextmove(url, "models", "update", "--as-of", "someday", cwd=tmp_path)
+    assert bad_day.returncode == 2 and "someday" in bad_day.stderr
     no_reason = nextmove(url, "models", "retire", version, cwd=tmp_path)
     assert no_reason.returncode == 2 and "--reason" in no_reason.stderr
     bad_status = nextmove(url, "models", "list", "--status", "best", cwd=tmp_path)
