@@ -23,7 +23,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-import polars as pl
 from pydantic import JsonValue
 from sqlalchemy import Engine
 
@@ -95,11 +94,10 @@ def update_online(
         base_version = str(champion.evaluation.get("update_of") or champion.version)
         base_record = repository.model_records(version=base_version)
         params = repository.model_params(base_version)
-        logged = repository.logged(until=as_of)
-    if params is None or not base_record:
-        return _nothing(f"the base model {base_version} is not in the registry")
-    since = base_record[0].as_of
-    recent = logged.filter(pl.col("as_of") >= since) if logged.height else logged
+        if params is None or not base_record:
+            return _nothing(f"the base model {base_version} is not in the registry")
+        since = base_record[0].as_of
+        recent = repository.logged(since=since, until=as_of)
     sample = training_sample(recent, seed)
     ids = sample["account_id"].unique().to_list()
     with UnitOfWork(engine) as uow:

@@ -200,9 +200,16 @@ class DecisionRepository:
             return pl.DataFrame()
         return _with_run(pl.read_parquet(io.BytesIO(found[0])), run_id)
 
-    def logged(self, *, until: datetime | None = None, newest: int | None = None) -> pl.DataFrame:
-        """Every logged decision of the runs made before ``until`` (or the ``newest`` runs),
-        with the run's ``run_id``, ``as_of``, ``playbook_version`` and ``model_version``."""
+    def logged(
+        self,
+        *,
+        until: datetime | None = None,
+        newest: int | None = None,
+        since: datetime | None = None,
+    ) -> pl.DataFrame:
+        """Every logged decision of the runs made before ``until`` (and from ``since``; or
+        the ``newest`` runs), with the run's ``run_id``, ``as_of``, ``playbook_version``
+        and ``model_version``."""
         runs, logs = t.decision_runs, t.decision_logs
         query = (
             select(
@@ -217,6 +224,8 @@ class DecisionRepository:
         )
         if until is not None:
             query = query.where(runs.c.as_of < until)
+        if since is not None:
+            query = query.where(runs.c.as_of >= since)
         if newest is not None:
             query = query.limit(newest)
         parts = [
