@@ -382,7 +382,7 @@ class Measurement(_Section):
     challenger_days: Annotated[int, Field(ge=1, le=365)] = 60
     """A challenger that neither wins nor loses with confidence within this many days
     is retired."""
-    online_updates: bool = False
+    online_updates: bool = True
     """Between refits, correct the champion's uplift each day by what the decisions since
     it was trained brought (see :mod:`nextmove.decisions.online_service`); ``nextmove
     run`` does it after each batch when set."""

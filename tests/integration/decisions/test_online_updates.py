@@ -27,10 +27,10 @@ START = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
 def _prepared(engine: Engine, company: Path) -> None:
     engine.import_folder(company)
     text = EXAMPLE.read_text(encoding="utf-8")
+    assert "online_updates: true " in text  # the example playbook's own setting
     for old, new in [
         ("exploration_budget: 0.05 ", "exploration_budget: 0.3 "),  # many moves to measure
         ("attribution_days: 30 ", "attribution_days: 7 "),
-        ("online_updates: false ", "online_updates: true "),
     ]:
         assert old in text
         text = text.replace(old, new)
