@@ -147,7 +147,9 @@ def learn(
         return replace(base, champion=champion_version, challenger=live and live[0])
     champion = model_for(champion_params, playbook, fitted.catalog)
     calibrate = playbook.measurement.calibrate_uplift
-    judged = _held_out(engine, playbook, cut, seed, champion, fitted, calibrate=calibrate)
+    judged = _held_out(
+        engine, playbook, cut, seed, champion, fitted, calibrate=calibrate, as_of=as_of
+    )
     gate = judged.gate
     if judged.factors and calibrate:
         metrics = {
@@ -262,6 +264,7 @@ def _held_out(
     fitted: _Fit,
     *,
     calibrate: bool,
+    as_of: datetime,
 ) -> _HeldOut:
     """Fit as of ``cut`` (the probe) and judge it on the held-out rows against the champion.
 
@@ -286,7 +289,7 @@ def _held_out(
     )
     served = _cross_calibrated(base, uplift, held, actions) if calibrate else None
     serving = replace(probe.model, uplift_scale=factors) if calibrate and factors else probe.model
-    value = _policy_value(engine, playbook, fitted.logged, cut, serving, champion, seed)
+    value = _policy_value(engine, playbook, fitted.logged, (cut, as_of), serving, champion, seed)
     gate = compare_models(
         probe.model.predict_rows(held) if served is None else served,
         champion.predict_rows(held),
@@ -304,7 +307,7 @@ def _policy_value(
     engine: Engine,
     playbook: Playbook,
     logged: pl.DataFrame,
-    cut: datetime,
+    days: tuple[datetime, datetime],
     candidate: ResponseModel,
     champion: ResponseModel,
     seed: int,
@@ -314,10 +317,12 @@ def _policy_value(
 
     Both models decide each held-out run again on the context of its time (the holdout
     left out: it never acts). A decision's reward is what its account bought in the
-    attribution window (cut where the history ends) minus its logged move's cost. Past
+    attribution window (cut at ``as_of``, the second of ``days``) minus its logged move's
+    cost. Past
     :data:`MAX_VALUE_ACCOUNTS` a stable sample of accounts is replayed, with the
     capacities scaled to it.
     """
+    cut, as_of = days
     if logged.height == 0:
         return None
     held = logged.filter((pl.col("as_of") >= cut) & ~pl.col("holdout"))
@@ -338,9 +343,7 @@ def _policy_value(
     joined = held.join(chosen, on=["run_id", "account_id"], how="left").with_columns(
         pl.col("candidate_action", "champion_action").fill_null("no_action")
     )
-    until = logged["as_of"].max()
-    assert isinstance(until, datetime)
-    rewards = _rewards(joined, frames["outcomes"], playbook, until + timedelta(microseconds=1))
+    rewards = _rewards(joined, frames["outcomes"], playbook, as_of + timedelta(microseconds=1))
     names = sorted({"no_action", *playbook.actions})
     index = {name: i for i, name in enumerate(names)}
 
