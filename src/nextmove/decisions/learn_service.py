@@ -73,6 +73,7 @@ from nextmove.learning.gate import GateResult, PolicyValue, Verdict, compare_mod
 from nextmove.learning.model import ChallengerReview, LearnReport, ModelRecord, ModelStatus
 from nextmove.learning.response import ResponseModel, TrainingRows, fit_response_model, prior_model
 from nextmove.learning.stats import clustered_mean
+from nextmove.measurement.attribution import decision_rewards
 from nextmove.measurement.input_drift import sample_accounts
 from nextmove.measurement.lift import difference_in_means
 from nextmove.measurement.offpolicy import dr_difference_terms
@@ -343,7 +344,11 @@ def _policy_value(
     joined = held.join(chosen, on=["run_id", "account_id"], how="left").with_columns(
         pl.col("candidate_action", "champion_action").fill_null("no_action")
     )
-    rewards = _rewards(joined, frames["outcomes"], playbook, as_of + timedelta(microseconds=1))
+    window = timedelta(days=playbook.measurement.attribution_days)
+    costs = {name: action.cost for name, action in playbook.actions.items()}
+    rewards = decision_rewards(
+        joined, frames["outcomes"], window, costs, until=as_of + timedelta(microseconds=1)
+    )
     names = sorted({"no_action", *playbook.actions})
     index = {name: i for i, name in enumerate(names)}
 
@@ -364,35 +369,6 @@ def _policy_value(
         champion_logged=int((differ & (logged_action == second)).sum()),
         difference=clustered_mean(terms, groups),
     )
-
-
-def _rewards(
-    decisions: pl.DataFrame, outcomes: pl.DataFrame, playbook: Playbook, until: datetime
-) -> Floats:
-    """Per decision: its account's purchases in the attribution window (before ``until``)
-    minus the cost of the move it logged."""
-    window = timedelta(days=playbook.measurement.attribution_days)
-    bought = outcomes.filter(pl.col("outcome_type").is_in(BOUGHT)).select(
-        "account_id", pl.col("value").fill_null(0.0), "occurred_at"
-    )
-    keyed = decisions.select("run_id", "account_id", "as_of", "action")
-    revenue = (
-        keyed.join(bought, on="account_id")
-        .filter(
-            (pl.col("occurred_at") > pl.col("as_of"))
-            & (pl.col("occurred_at") <= pl.col("as_of") + window)
-            & (pl.col("occurred_at") < until)
-        )
-        .group_by("run_id", "account_id")
-        .agg(revenue=pl.col("value").sum())
-    )
-    costs = {name: action.cost for name, action in playbook.actions.items()}
-    reward = keyed.join(revenue, on=["run_id", "account_id"], how="left").select(
-        pl.col("revenue").fill_null(0.0)
-        - pl.col("action").replace_strict(costs, default=0.0, return_dtype=pl.Float64)
-    )
-    values: Floats = reward.to_series().to_numpy().astype(np.float64)
-    return values
 
 
 def _cross_calibrated(base: Floats, uplift: Floats, held: TrainingRows, actions: int) -> Floats:

@@ -18,11 +18,14 @@ credited to the holdout: that is what the lift compares against.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
-__all__ = ["ATTRIBUTED_COLUMNS", "attribute"]
+__all__ = ["ATTRIBUTED_COLUMNS", "attribute", "decision_rewards"]
 
 NO_ACTION = "no_action"
 ATTRIBUTED_COLUMNS = (
@@ -75,3 +78,40 @@ def attribute(decisions: pl.DataFrame, outcomes: pl.DataFrame, window_days: int)
         .select("outcome_id", *ATTRIBUTED_COLUMNS)
     )
     return outcomes.join(candidates, on="outcome_id", how="left")
+
+
+_BOUGHT = ("purchase", "opportunity_won")
+
+
+def decision_rewards(
+    decisions: pl.DataFrame,
+    outcomes: pl.DataFrame,
+    window: timedelta,
+    costs: Mapping[str, float],
+    *,
+    until: datetime | None = None,
+) -> npt.NDArray[np.float64]:
+    """Per decision (``run_id``, ``account_id``, ``as_of``, ``action``): the value of its
+    account's purchases and won opportunities in ``(as_of, as_of + window]`` (and before
+    ``until``), minus the cost of its action — the reward off-policy evaluation reads."""
+    bought = outcomes.filter(pl.col("outcome_type").is_in(_BOUGHT)).select(
+        "account_id", pl.col("value").fill_null(0.0), "occurred_at"
+    )
+    in_window = (pl.col("occurred_at") > pl.col("as_of")) & (
+        pl.col("occurred_at") <= pl.col("as_of") + window
+    )
+    if until is not None:
+        in_window &= pl.col("occurred_at") < until
+    keyed = decisions.select("run_id", "account_id", "as_of", "action")
+    revenue = (
+        keyed.join(bought, on="account_id")
+        .filter(in_window)
+        .group_by("run_id", "account_id")
+        .agg(revenue=pl.col("value").sum())
+    )
+    reward = keyed.join(revenue, on=["run_id", "account_id"], how="left").select(
+        pl.col("revenue").fill_null(0.0)
+        - pl.col("action").replace_strict(dict(costs), default=0.0, return_dtype=pl.Float64)
+    )
+    values: npt.NDArray[np.float64] = reward.to_series().to_numpy().astype(np.float64)
+    return values

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from nextmove.decisions.context import ContextInputs
 from nextmove.foundation.service import record_frames
+from nextmove.measurement.attribution import decision_rewards
 from nextmove.measurement.engagement import (
     EngagementContext,
     daily_engagement,
@@ -57,7 +58,6 @@ __all__ = [
 
 NO_ACTION = "no_action"
 DIMENSIONS = ("segment", "motion", "product")
-_BOUGHT = ("purchase", "opportunity_won")
 _KINDS = ("accounts", "contacts", "products", "holdings", "opportunities", "signals", "outcomes")
 
 
@@ -281,7 +281,8 @@ def evaluate(
     joined = logged.join(targets, on=["run_id", "account_id"], how="left").with_columns(
         pl.col("target_action").fill_null(NO_ACTION)
     )
-    rewards = _rewards(joined, outcomes, window, candidate)
+    costs = {name: action.cost for name, action in candidate.actions.items()}
+    rewards = decision_rewards(joined, outcomes, window, costs)
     chosen = set(joined["action"].to_list()) | set(joined["target_action"].to_list())
     names = sorted(chosen | {NO_ACTION})
     index = {action: i for i, action in enumerate(names)}
@@ -315,27 +316,3 @@ def candidate_decisions(
     accounts = logged["account_id"].unique().to_list()
     frames = record_frames(engine=engine, kinds=_KINDS, account_ids=accounts)
     return replay_decisions(logged, frames, touches, candidate, stored_model)
-
-
-def _rewards(
-    decisions: pl.DataFrame, outcomes: pl.DataFrame, window: timedelta, playbook: Playbook
-) -> np.ndarray:
-    bought = outcomes.filter(pl.col("outcome_type").is_in(_BOUGHT)).select(
-        "account_id", "value", "occurred_at"
-    )
-    revenue = (
-        decisions.select("run_id", "account_id", "as_of")
-        .join(bought, on="account_id")
-        .filter(
-            (pl.col("occurred_at") > pl.col("as_of"))
-            & (pl.col("occurred_at") <= pl.col("as_of") + window)
-        )
-        .group_by("run_id", "account_id")
-        .agg(pl.col("value").sum().alias("revenue"))
-    )
-    costs = {name: action.cost for name, action in playbook.actions.items()}
-    frame = decisions.join(revenue, on=["run_id", "account_id"], how="left").select(
-        pl.col("revenue").fill_null(0.0)
-        - pl.col("action").replace_strict(costs, default=0.0, return_dtype=pl.Float64)
-    )
-    return frame.to_series().to_numpy().astype(np.float64)

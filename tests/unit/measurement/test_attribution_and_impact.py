@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
-from nextmove.measurement.attribution import attribute
+from nextmove.measurement.attribution import attribute, decision_rewards
 from nextmove.measurement.impact import account_outcomes, candidate_moves, lift_by
 from nextmove.measurement.model import Metric
 
@@ -134,3 +134,31 @@ def test_candidate_moves_read_the_runner_up_of_idle_decisions() -> None:
         "digital_program", None, "service_conversation", "sales_outreach",
     ]  # fmt: skip
     assert found["candidate_product"].to_list() == ["prod-a", None, None, "prod-c"]
+
+
+def test_a_decisions_reward_is_what_its_account_bought_in_the_window_less_its_cost() -> None:
+    day = datetime(2026, 10, 1, tzinfo=UTC)
+    decisions = pl.DataFrame(
+        {
+            "run_id": [1, 1, 2],
+            "account_id": ["a", "b", "a"],
+            "as_of": [day, day, day + timedelta(days=5)],
+            "action": ["sales_outreach", "no_action", "digital_program"],
+        }
+    )
+    outcomes = pl.DataFrame(
+        {
+            "account_id": ["a", "a", "a", "b"],
+            "outcome_type": ["purchase", "opportunity_won", "unsubscribe", "purchase"],
+            "value": [1000.0, 500.0, None, None],
+            "occurred_at": [day + timedelta(days=d) for d in (2, 6, 3, 20)],
+        }
+    )
+    costs = {"sales_outreach": 400.0, "digital_program": 10.0}
+    window = timedelta(days=7)
+    rewards = decision_rewards(decisions, outcomes, window, costs)
+    # a, run 1: both sales (day 2 and 6) − 400; b: its purchase is past the window;
+    # a, run 2: only the won opportunity (day 6) − 10.
+    assert rewards.tolist() == [1100.0, 0.0, 490.0]
+    cut = decision_rewards(decisions, outcomes, window, costs, until=day + timedelta(days=4))
+    assert cut.tolist() == [600.0, 0.0, -10.0]
