@@ -56,13 +56,8 @@ from sqlalchemy import Engine
 from nextmove.decisions.candidates import Catalog, catalog_of
 from nextmove.decisions.repository import DecisionRepository
 from nextmove.decisions.service import model_for
-from nextmove.decisions.training_rows import (
-    BOUGHT,
-    RECORD_KINDS,
-    samples,
-    stacked,
-    training_rows,
-)
+from nextmove.decisions.training_rows import RECORD_KINDS, samples, stacked, training_rows
+from nextmove.domain import SALE_OUTCOMES
 from nextmove.errors import GovernanceError, NotFound
 from nextmove.foundation.service import record_frames
 from nextmove.governance.model import Actor
@@ -508,7 +503,9 @@ def _account_values(
     ids = accounts["account_id"].to_list()
     outcomes = record_frames(engine=engine, kinds=("outcomes",), account_ids=ids)["outcomes"]
     revenue = (
-        outcomes.filter(pl.col("outcome_type").is_in(BOUGHT) & (pl.col("occurred_at") <= as_of))
+        outcomes.filter(
+            pl.col("outcome_type").is_in(SALE_OUTCOMES) & (pl.col("occurred_at") <= as_of)
+        )
         .join(accounts.select("account_id", "first"), on="account_id")
         .filter(pl.col("occurred_at") > pl.col("first"))
         .group_by("account_id")

@@ -12,6 +12,7 @@ import polars as pl
 import pyarrow.parquet as pq
 from sqlalchemy import Connection, Select, and_, bindparam, func, insert, select, update
 
+from nextmove.decisions.decision_log import with_model_versions
 from nextmove.errors import StoreError
 from nextmove.foundation.repository import frame_of_rows
 from nextmove.learning.model import ModelRecord, ModelStatus
@@ -360,13 +361,7 @@ def _with_run(frame: pl.DataFrame, run_id: int, model_version: str | None = None
     """A run's log with its id and, given the run's model, each decision's: the run's
     unless the log names its own (accounts a challenger decided)."""
     framed = frame.with_columns(run_id=pl.lit(run_id, dtype=pl.Int64))
-    if model_version is None:
-        return framed
-    run_model = pl.lit(model_version, dtype=pl.String)
-    own = "model_version" in frame.columns
-    return framed.with_columns(
-        model_version=pl.col("model_version").fill_null(run_model) if own else run_model
-    )
+    return framed if model_version is None else with_model_versions(framed, model_version)
 
 
 _TOUCHES = {

@@ -37,6 +37,7 @@ from nextmove.store import UnitOfWork
 __all__ = [
     "DecisionRun",
     "StoredHook",
+    "context_inputs",
     "decide",
     "model_for",
     "store_batch",
@@ -103,7 +104,7 @@ def decide(
     counted = ["action", "owner_id", "decisions"]
     used_today, used_week = used.filter("in_day")[counted], used[counted]
     catalog = catalog_of(frames["products"])
-    context = build_context(_inputs(frames, touches, playbook), playbook, as_of)
+    context = build_context(context_inputs(frames, touches, playbook), playbook, as_of)
     policy = _POLICY(playbook, (catalog.product_ids, frozenset(kill_switches)))
     model = serving_scorer(
         model_for(stored_model, playbook, catalog), challenger, playbook, catalog
@@ -127,9 +128,14 @@ def decide(
     return DecisionRun(run_id, mode, batch.as_of, playbook_version, batch.model_version, batch)
 
 
-def _inputs(
+def context_inputs(
     frames: Mapping[str, pl.DataFrame], touches: pl.DataFrame, playbook: Playbook
 ) -> ContextInputs:
+    """Return the context inputs of the stored record ``frames`` and ``touches``.
+
+    ``touches`` (account_id, action, occurred_at) become touches on each action's
+    channel (``none`` for an action the playbook no longer has), with no contact.
+    """
     channels = {name: action.channel.value for name, action in playbook.actions.items()}
     touched = touches.select(
         "account_id",

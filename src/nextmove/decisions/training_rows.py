@@ -20,19 +20,18 @@ import polars as pl
 
 from nextmove.decisions.candidates import Catalog, buyable
 from nextmove.decisions.context import AccountContext, build_context
-from nextmove.decisions.service import _inputs
-from nextmove.domain import OutcomeType
+from nextmove.decisions.service import context_inputs
+from nextmove.domain import SALE_OUTCOMES, OutcomeType
 from nextmove.learning.features import account_features, feature_names, product_interest
 from nextmove.learning.response import TrainingRows
 from nextmove.playbook.model import Playbook
 
-__all__ = ["BOUGHT", "RECORD_KINDS", "samples", "stacked", "training_rows", "training_sample"]
+__all__ = ["RECORD_KINDS", "samples", "stacked", "training_rows", "training_sample"]
 
 RECORD_KINDS = (
     "accounts", "contacts", "products", "holdings", "opportunities", "signals", "outcomes"
 )  # fmt: skip
 """The records a context is built from."""
-BOUGHT = (OutcomeType.PURCHASE.value, OutcomeType.OPPORTUNITY_WON.value)
 _MAX_CONTROL_ROWS = 40_000
 
 
@@ -84,7 +83,7 @@ def training_rows(
     """
     window = timedelta(days=playbook.measurement.attribution_days)
     bought = frames["outcomes"].filter(
-        pl.col("outcome_type").is_in(BOUGHT) & pl.col("product_id").is_not_null()
+        pl.col("outcome_type").is_in(SALE_OUTCOMES) & pl.col("product_id").is_not_null()
     )
     unsubscribes = frames["outcomes"].filter(
         pl.col("outcome_type") == OutcomeType.UNSUBSCRIBE.value
@@ -101,7 +100,7 @@ def training_rows(
             for kind, frame in frames.items()
         }
         touched = touches.filter(pl.col("account_id").is_in(ids))
-        context = build_context(_inputs(scoped, touched, playbook), playbook, decided_at)
+        context = build_context(context_inputs(scoped, touched, playbook), playbook, decided_at)
         until = min(decided_at + window, as_of)
         purchases = (
             bought.filter((pl.col("occurred_at") > decided_at) & (pl.col("occurred_at") <= until))

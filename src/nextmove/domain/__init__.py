@@ -14,6 +14,7 @@ from nextmove.domain.records import (
     Team,
 )
 from nextmove.domain.vocabulary import (
+    SALE_OUTCOMES,
     Consent,
     OpportunityStage,
     OutcomeType,
@@ -24,6 +25,7 @@ from nextmove.domain.vocabulary import (
 
 __all__ = [
     "RECORD_TYPES",
+    "SALE_OUTCOMES",
     "Account",
     "Consent",
     "Contact",

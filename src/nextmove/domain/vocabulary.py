@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "SALE_OUTCOMES",
     "Consent",
     "OpportunityStage",
     "OutcomeType",
@@ -54,6 +55,10 @@ class OutcomeType(StrEnum):
     OPPORTUNITY_LOST = "opportunity_lost"
     UNSUBSCRIBE = "unsubscribe"
     COMPLAINT = "complaint"
+
+
+SALE_OUTCOMES = (OutcomeType.PURCHASE.value, OutcomeType.OPPORTUNITY_WON.value)
+"""The outcome types (as stored text) that count as a sale: revenue, conversion, reward."""
 
 
 class TeamFunction(StrEnum):

@@ -25,6 +25,8 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from nextmove.domain import SALE_OUTCOMES
+
 __all__ = ["ATTRIBUTED_COLUMNS", "attribute", "decision_rewards"]
 
 NO_ACTION = "no_action"
@@ -80,9 +82,6 @@ def attribute(decisions: pl.DataFrame, outcomes: pl.DataFrame, window_days: int)
     return outcomes.join(candidates, on="outcome_id", how="left")
 
 
-_BOUGHT = ("purchase", "opportunity_won")
-
-
 def decision_rewards(
     decisions: pl.DataFrame,
     outcomes: pl.DataFrame,
@@ -94,7 +93,7 @@ def decision_rewards(
     """Per decision (``run_id``, ``account_id``, ``as_of``, ``action``): the value of its
     account's purchases and won opportunities in ``(as_of, as_of + window]`` (and before
     ``until``), minus the cost of its action — the reward off-policy evaluation reads."""
-    bought = outcomes.filter(pl.col("outcome_type").is_in(_BOUGHT)).select(
+    bought = outcomes.filter(pl.col("outcome_type").is_in(SALE_OUTCOMES)).select(
         "account_id", pl.col("value").fill_null(0.0), "occurred_at"
     )
     in_window = (pl.col("occurred_at") > pl.col("as_of")) & (

@@ -18,16 +18,16 @@ from datetime import datetime
 import numpy as np
 import polars as pl
 
+from nextmove.domain import SALE_OUTCOMES
 from nextmove.measurement.lift import difference_in_means
 from nextmove.measurement.model import LiftRow, Metric
 
 __all__ = ["account_outcomes", "candidate_moves", "lift_by", "lift_over_time"]
 
 NO_ACTION = "no_action"
-_BOUGHT = ("purchase", "opportunity_won")
 _CONTRIBUTION = {
-    Metric.REVENUE: pl.when(pl.col("outcome_type").is_in(_BOUGHT)).then(pl.col("value")),
-    Metric.CONVERSION: pl.when(pl.col("outcome_type").is_in(_BOUGHT)).then(1.0),
+    Metric.REVENUE: pl.when(pl.col("outcome_type").is_in(SALE_OUTCOMES)).then(pl.col("value")),
+    Metric.CONVERSION: pl.when(pl.col("outcome_type").is_in(SALE_OUTCOMES)).then(1.0),
     Metric.OPPORTUNITIES: pl.when(pl.col("outcome_type") == "opportunity_created").then(1.0),
     Metric.UNSUBSCRIBE: pl.when(pl.col("outcome_type") == "unsubscribe").then(1.0),
     Metric.COMPLAINT: pl.when(pl.col("outcome_type") == "complaint").then(1.0),

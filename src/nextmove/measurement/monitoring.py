@@ -32,6 +32,7 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
+from nextmove.domain import SALE_OUTCOMES
 from nextmove.measurement.drift import bernoulli_cusum, psi
 from nextmove.measurement.model import DriftAlarm, LiftRow
 
@@ -39,7 +40,6 @@ __all__ = ["MonitorSettings", "calibration_alarm", "conversion_alarms", "daily_c
            "input_alarms"]  # fmt: skip
 
 NO_ACTION = "no_action"
-_BOUGHT = ("purchase", "opportunity_won")
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def daily_conversions(
         return pl.DataFrame(
             schema={"motion": pl.String, "day": pl.Date, "moves": pl.Int64, "conversions": pl.Int64}
         )
-    bought = outcomes.filter(pl.col("outcome_type").is_in(_BOUGHT)).select(
+    bought = outcomes.filter(pl.col("outcome_type").is_in(SALE_OUTCOMES)).select(
         "account_id", pl.col("product_id").alias("bought"), "occurred_at"
     )
     converted = (

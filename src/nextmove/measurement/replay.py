@@ -21,7 +21,7 @@ import polars as pl
 from nextmove.decisions.candidates import catalog_of
 from nextmove.decisions.context import build_context
 from nextmove.decisions.pipeline import decide_accounts
-from nextmove.decisions.service import _inputs, model_for
+from nextmove.decisions.service import context_inputs, model_for
 from nextmove.governance.guardrail_rules import CapacityLimit
 from nextmove.learning.response import ResponseModel
 from nextmove.playbook.model import Playbook
@@ -57,8 +57,8 @@ def replay_models(
     ``{name}_product``: what ``playbook`` with that model would have decided for each
     logged row's account at its run's time. ``touches`` (account_id, action, occurred_at)
     are the moves that reached people. When ``logged`` holds a sample of the accounts,
-    ``capacity_share`` (the sample's share) scales the capacities given as numbers; those
-    read from a column (e.g. each owner's) stay as they are."""
+    ``capacity_share`` (the sample's share) scales each team's and each owner's capacity,
+    rounded up: a playbook's capacities are all numbers (none is read from a column)."""
     catalog = catalog_of(frames["products"])
     schema = context_schema_for(playbook, KnownCatalog(products=frozenset(catalog.product_ids)))
     policy = guardrail_policy(playbook, schema)
@@ -76,7 +76,7 @@ def replay_models(
         earlier = touches.filter(
             pl.col("account_id").is_in(ids) & (pl.col("occurred_at") < decided_at)
         )
-        context = build_context(_inputs(scoped, earlier, playbook), playbook, decided_at)
+        context = build_context(context_inputs(scoped, earlier, playbook), playbook, decided_at)
         found = pl.DataFrame({"account_id": context.frame["account_id"]})
         for name, model in models.items():
             batch = decide_accounts(

@@ -11,6 +11,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, func, select, type_coerce
 
+from nextmove.decisions.decision_log import with_model_versions
 from nextmove.store import tables as t
 from nextmove.store.types import UtcDateTime
 
@@ -42,7 +43,7 @@ class MeasurementRepository:
         if until is not None:
             query = query.where(runs.c.as_of < until)
         parts = [
-            _with_model(pl.read_parquet(io.BytesIO(content)), model_version).with_columns(
+            with_model_versions(pl.read_parquet(io.BytesIO(content)), model_version).with_columns(
                 run_id=pl.lit(run_id, dtype=pl.Int64),
                 as_of=pl.lit(as_of, dtype=_UTC),
                 playbook_version=pl.lit(playbook_version, dtype=pl.Int64),
@@ -147,11 +148,3 @@ def _frame(connection: Connection, query: Any, schema: dict[str, Any]) -> pl.Dat
     return pl.DataFrame(
         {name: [row[i] for row in rows] for i, name in enumerate(schema)}, schema=schema
     )
-
-
-def _with_model(log: pl.DataFrame, run_model: str) -> pl.DataFrame:
-    """Each decision's model: its own when the log names one (a challenger's), else the run's."""
-    model = pl.lit(run_model, dtype=pl.String)
-    if "model_version" in log.columns:
-        model = pl.col("model_version").fill_null(model)
-    return log.with_columns(model_version=model)
