@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from nextmove.decisions.columns import at_positions, frame_at_positions
+from nextmove.decisions.columns import frame_at_positions
 from nextmove.decisions.ranking import CandidateTable
 from nextmove.decisions.reasons import offer_text, reasons_column
 from nextmove.decisions.screening import BlockedCandidates
@@ -57,9 +57,11 @@ def decision_rows(
         pl.col("confidence").fill_null(1.0),
         pl.col("autonomy").fill_null(AutonomyLevel.AUTO.value),
     )
-    offers = allowed.select(
+    # Only the runner-ups are worded: wording every allowed candidate costs memory at scale.
+    runners = frame_at_positions(allowed["action", "product_id", "expected_value"], runner_up)
+    runner_text = runners.select(
         offer_text(pl.col("action"), pl.col("product_id"), pl.col("expected_value"))
-    )
+    ).to_series()
     facts = pl.DataFrame(
         [
             picked["action"],
@@ -69,7 +71,7 @@ def decision_rows(
             picked["value"],
             pl.Series("holdout", draws.holdout),
             pl.Series("explored", draws.explores),
-            at_positions(offers.to_series(), runner_up).alias("runner_up"),
+            runner_text.alias("runner_up"),
             pl.Series("had_option", in_options.count() > 0),
             blocked.lists(n, actions),
         ]
