@@ -95,9 +95,6 @@ def update(as_of: AsOfOption = None, database_url: DatabaseOption = None) -> Non
         f"measured {found.base} on {found.decisions:,} decisions since "
         f"{found.since:%Y-%m-%d} ({found.rows:,} rows): uplift factors {factors}"
     )
-    if any(f != 1.0 for f in found.carried.values()):
-        carried = ", ".join(f"{a} {f:.2f}" for a, f in found.carried.items())
-        console.print(f"starting from the factors its predecessor served: {carried}")
     console.print(f"{'updated' if found.registered else 'kept'}: {escape(found.reason)}")
 
 

@@ -6,10 +6,9 @@ a programme that converted well may convert half as well from one day on, and a 
 fitted on months of the old behaviour goes on valuing it as before. An online update
 measures, on the decisions made since the champion's *base* model was trained (none of
 which it learned from), each motion's uplift factor — the share of the uplift it
-predicted that came true, the base rate corrected, shrunk by its uncertainty toward the
-factor carried over from the champion the base replaced (1 when there was none) and kept
-within 0.2–1 (:mod:`nextmove.learning.calibration`) — and serves the base model with
-those factors. Open attribution windows count for the share of them seen.
+predicted that came true, the base rate corrected, shrunk toward 1 by its uncertainty
+and kept within 0.2–1 (:mod:`nextmove.learning.calibration`) — and serves the base model
+with those factors. Open attribution windows count for the share of them seen.
 
 An update is registered as a model of its own (its version is a hash of its parameters,
 so every decision still names the exact model that made it): the new ``champion``, with
@@ -20,7 +19,7 @@ the model it replaces is retired. It is registered only when a factor moved by a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -65,9 +64,6 @@ class OnlineUpdate:
     """The champion after the update."""
     registered: bool
     reason: str
-    carried: dict[str, float] = field(default_factory=dict)
-    """Per motion, the factor the measurement started from: the one served by the champion
-    the base replaced (1: none), shrunk toward by how little the decisions since say."""
 
     def to_dict(self) -> dict[str, Any]:
         values = dict(self.__dict__)
@@ -102,7 +98,6 @@ def update_online(
             return _nothing(f"the base model {base_version} is not in the registry")
         since = base_record[0].as_of
         recent = repository.logged(since=since, until=as_of)
-        carried = _carried_factors(repository, base_record[0])
     sample = training_sample(recent, seed)
     ids = sample["account_id"].unique().to_list()
     with UnitOfWork(engine) as uow:
@@ -115,18 +110,15 @@ def update_online(
     rows = training_rows(sample, frames, touches, playbook, catalog, base.actions, as_of)
     assert rows.exposure is not None
     parts = base.predict_parts(rows)
-    prior = [carried.get(a, 1.0) for a in base.actions]
     factors = uplift_factors(
-        *parts, rows.bought, exposure=rows.exposure, motion=rows.motion,
-        actions=len(base.actions), prior=prior,
-    )  # fmt: skip
+        *parts, rows.bought, exposure=rows.exposure, motion=rows.motion, actions=len(base.actions)
+    )
     measured = dict(zip(base.actions, factors, strict=True))
     served = _served_factors(champion, base)
     moved = max(abs(measured[a] - served[a]) for a in base.actions)
     found = OnlineUpdate(
         base=base_version, since=since, until=as_of, decisions=recent.height, rows=len(rows.bought),
         factors=measured, model_version=champion.version, registered=False, reason="",
-        carried=dict(zip(base.actions, prior, strict=True)),
     )  # fmt: skip
     if moved < MIN_CHANGE:
         return replace(found, reason=f"the factors moved by {moved:.3f} (< {MIN_CHANGE}): kept")
@@ -140,27 +132,6 @@ def update_online(
         registered=True,
         reason=f"the factors moved by up to {moved:.3f}: {updated.version} serves",
     )
-
-
-def _carried_factors(repository: DecisionRepository, base: ModelRecord) -> dict[str, float]:
-    """The factors served, when ``base`` was promoted, by the champion it replaced.
-
-    A refit learns from the whole history, so the share of its predicted uplift that comes
-    true is much like its predecessor's: starting from 1 after every refit would value
-    moves as if the world had not moved, for as many days as the evidence takes to return.
-    """
-    replaced = base.evaluation.get("champion")
-    if not isinstance(replaced, str) or replaced == base.version:
-        return {}
-    found = repository.model_records(version=replaced)
-    params = repository.model_params(replaced)
-    if not found or params is None:
-        return {}
-    served = found[0].evaluation.get("online", {}).get("factors")
-    if isinstance(served, dict):
-        return {str(a): float(f) for a, f in served.items()}
-    own = ResponseModel.from_dict(params)
-    return {a: own.uplift_factor(k) for k, a in enumerate(own.actions)}
 
 
 def _nothing(reason: str) -> OnlineUpdate:

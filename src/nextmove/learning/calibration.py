@@ -12,8 +12,7 @@ held-out rows of moves of motion m::
 ``r₀`` is the base rate's own calibration (purchases seen over those expected on rows
 without a move), so a base rate that is off is not blamed on the uplift. The raw factor
 ``observed / predicted`` has a standard error of about ``√purchases / predicted``; it is
-shrunk toward 1 (or toward what earlier rows showed, when given) by that uncertainty (a
-prior standard deviation of ``PRIOR_SD``) and kept
+shrunk toward 1 by that uncertainty (a prior standard deviation of ``PRIOR_SD``) and kept
 within [``MIN_FACTOR``, ``MAX_FACTOR``]: never zero, so a motion judged weak can still be
 explored and learned back, and never above 1 — selection makes optimism the error to
 expect, and a few lucky purchases must not inflate what a model believes (a model that
@@ -22,8 +21,6 @@ buying within the part of the window each row has been seen for: ``1 − (1 − 
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -50,14 +47,8 @@ def uplift_factors(
     exposure: Floats,
     motion: Ints,
     actions: int,
-    prior: Sequence[float] | None = None,
 ) -> tuple[float, ...]:
-    """Per action, the shrunk share of its predicted uplift that came true.
-
-    The shares are shrunk toward ``prior`` (what was known before these rows; 1 for every
-    action when not given), which is also the factor of an action the rows say little of.
-    """
-    centers = [1.0] * actions if prior is None else [float(c) for c in prior]
+    """Per action, the shrunk share of its predicted uplift that came true (1: unknown)."""
     seen = np.clip(exposure, 0.0, 1.0)
     p_base = _within(base, seen)
     p_moved = _within(np.clip(base + uplift, 0.0, 1.0 - 1e-9), seen)
@@ -70,16 +61,15 @@ def uplift_factors(
     for k in range(actions):
         at = motion == k
         predicted = float(p_moved[at].sum() - p_base[at].sum())
-        center = float(np.clip(centers[k], MIN_FACTOR, MAX_FACTOR))
         if predicted < MIN_PREDICTED:
-            factors.append(center)
+            factors.append(1.0)
             continue
         purchases = float(bought[at].sum())
         observed = purchases - r0 * float(p_base[at].sum())
         raw = observed / predicted
         se = max(np.sqrt(max(purchases, 1.0)) / predicted, 1e-9)
         weight = PRIOR_SD**2 / (PRIOR_SD**2 + se**2)
-        factors.append(float(np.clip(center + (raw - center) * weight, MIN_FACTOR, MAX_FACTOR)))
+        factors.append(float(np.clip(1.0 + (raw - 1.0) * weight, MIN_FACTOR, MAX_FACTOR)))
     return tuple(factors)
 
 

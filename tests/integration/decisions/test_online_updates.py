@@ -130,28 +130,3 @@ def test_the_cli_updates_the_champion_and_says_what_it_measured(
     record = json.loads(shown.output)
     assert record["status"] == "champion" and record["evaluation"]["update_of"].startswith("m-")
     assert record["evaluation"]["reasons"][0].startswith("online update")
-
-
-def test_a_refit_starts_from_the_factors_its_predecessor_served(
-    engine: Engine, small_company: Path
-) -> None:
-    _prepared(engine, small_company)
-    _days(engine, 0, 10, moves_buy=0.4)
-    engine.learn(as_of=START + timedelta(days=10))
-    _days(engine, 10, 24, moves_buy=0.0)
-    first = engine.update_model(as_of=START + timedelta(days=24))
-    assert first.registered and min(first.factors.values()) < 0.8, first
-    assert first.carried == dict.fromkeys(first.factors, 1.0)  # the first model: nothing to carry
-
-    refit = engine.learn(as_of=START + timedelta(days=24))
-    assert refit.status is ModelStatus.CHAMPION, refit.reasons
-    _days(engine, 24, 25, moves_buy=0.0)
-    found = engine.update_model(as_of=START + timedelta(days=25))
-    assert found.base == refit.model_version
-    assert found.carried == first.factors  # what the replaced champion served
-    # One day says little: the new champion serves about what its predecessor did.
-    assert found.registered, found
-    for action, factor in found.factors.items():
-        assert abs(factor - first.factors[action]) < 0.1, (action, found.factors, first.factors)
-    [champion] = engine.models(status="champion")
-    assert champion.evaluation["online"]["carried"] == first.factors

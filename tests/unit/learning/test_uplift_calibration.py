@@ -65,23 +65,3 @@ def test_factors_stay_within_bounds_and_account_for_partial_windows() -> None:
     nothing = (rng.random(len(base)) < seen).astype(float)
     (low,) = uplift_factors(base, uplift, nothing, exposure=exposure, motion=motion, actions=1)
     assert low == pytest.approx(MIN_FACTOR, abs=0.05)
-
-
-def test_doubt_shrinks_toward_what_was_known_before() -> None:
-    ones = np.ones
-    few = _rows(60, 0.3)
-    (from_one,) = uplift_factors(*few[:3], exposure=ones(60), motion=few[3], actions=1)
-    (from_half,) = uplift_factors(
-        *few[:3], exposure=ones(60), motion=few[3], actions=1, prior=[0.5]
-    )
-    assert from_half < from_one  # the same few rows, a lower starting point
-    many = _rows(40_000, 0.3)
-    (proven,) = uplift_factors(
-        *many[:3], exposure=ones(40_000), motion=many[3], actions=1, prior=[0.9]
-    )
-    assert proven == pytest.approx(0.3, abs=0.08)  # plenty of rows outweigh the start
-    base, uplift, bought, motion = many
-    silent = uplift_factors(
-        base, uplift * 0, bought, exposure=ones(40_000), motion=motion, actions=2, prior=[0.5, 0.05]
-    )
-    assert silent == (0.5, MIN_FACTOR)  # no evidence: the start, kept within bounds
