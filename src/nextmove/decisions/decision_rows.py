@@ -57,7 +57,7 @@ def decision_rows(
         pl.col("confidence").fill_null(1.0),
         pl.col("autonomy").fill_null(AutonomyLevel.AUTO.value),
     )
-    # Only the runner-ups are worded: wording every allowed candidate costs memory at scale.
+    # Only the runner-ups are worded (at most one per account), not every allowed candidate.
     runners = frame_at_positions(allowed["action", "product_id", "expected_value"], runner_up)
     runner_text = runners.select(
         offer_text(pl.col("action"), pl.col("product_id"), pl.col("expected_value"))
