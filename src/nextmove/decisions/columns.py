@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-__all__ = ["at_positions", "frame_at_positions", "nulls_filled", "rows_where"]
+__all__ = ["at_positions", "frame_at_positions", "nulls_filled", "rows_where", "typed_nulls"]
 
 Ints = npt.NDArray[np.int64]
 
@@ -29,7 +29,7 @@ def at_positions(series: pl.Series, positions: Ints) -> pl.Series:
     if not missing.any():
         return series[positions]
     if len(series) == 0:
-        return _nulls(series.name, series.dtype, len(positions))
+        return typed_nulls(series.name, series.dtype, len(positions))
     picked = series[np.where(missing, 0, positions)]
     return picked.scatter(np.flatnonzero(missing), None)
 
@@ -44,7 +44,8 @@ def rows_where(frame: pl.DataFrame, mask: pl.Series) -> pl.DataFrame:
     return frame[np.flatnonzero(nulls_filled(mask, False).to_numpy())]
 
 
-def _nulls(name: str, dtype: pl.DataType, length: int) -> pl.Series:
+def typed_nulls(name: str, dtype: pl.DataType, length: int) -> pl.Series:
+    """A series of ``length`` nulls of ``dtype``."""
     if length <= _FEW:
         return pl.Series(name, [None] * length, dtype=dtype)
     return pl.Series(name, dtype=dtype).extend_constant(None, length)
