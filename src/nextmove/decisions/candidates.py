@@ -92,17 +92,11 @@ def action_specs(playbook: Playbook, catalog: Catalog) -> tuple[ActionSpec, ...]
 def buyable(context: pl.DataFrame, catalog: Catalog) -> Bools:
     """Return accounts × products: true where the account could buy the product."""
     known = set(context.columns)
-    flags = [
-        pl.col(f"holds__{p}").fill_null(False).cast(pl.Boolean)
-        if f"holds__{p}" in known
-        else pl.repeat(False, context.height, dtype=pl.Boolean)
-        for p in catalog.product_ids
-    ]
-    held = (
-        context.select(flag.alias(str(i)) for i, flag in enumerate(flags)).to_numpy().astype(bool)
-        if flags
-        else np.zeros((context.height, 0), dtype=bool)
-    )
+    held = np.zeros((context.height, len(catalog.product_ids)), dtype=bool)
+    for column, product_id in enumerate(catalog.product_ids):
+        name = f"holds__{product_id}"
+        if name in known:  # null: not held
+            held[:, column] = nulls_filled(context[name], False).cast(pl.Boolean).to_numpy()
     can = ~held & catalog.active[None, :]
     for column, needed in enumerate(catalog.prerequisites):
         for prerequisite in needed:
@@ -117,9 +111,7 @@ def sale_values(playbook: Playbook, catalog: Catalog, segments: pl.Series) -> Fl
     playbook's default) × horizon in years × the product's lever.
     """
     years = playbook.value.horizon_months / 12.0
-    named = nulls_filled(segments.cast(pl.String), "")
-    distinct = sorted(named.unique().to_list())
-    codes = named.cast(pl.Enum(distinct)).to_physical().cast(pl.Int64).to_numpy()
+    distinct, codes = _distinct(nulls_filled(segments.cast(pl.String), ""))
     table = np.zeros((len(distinct), len(catalog.product_ids)))
     for column, product_id in enumerate(catalog.product_ids):
         declared = playbook.value.products.get(product_id)
@@ -131,3 +123,19 @@ def sale_values(playbook: Playbook, catalog: Catalog, segments: pl.Series) -> Fl
             margin = playbook.value.default_margin if margin is None else margin
             table[row, column] = price * margin * years * lever
     return table[codes] if len(codes) else np.zeros((0, len(catalog.product_ids)))
+
+
+_FEW = 1_000
+"""Up to this many values are numbered in Python rather than by a polars query."""
+
+
+def _distinct(values: pl.Series) -> tuple[list[str], npt.NDArray[np.int64]]:
+    """The distinct values, sorted, and each value's position among them."""
+    if len(values) <= _FEW:  # deciding one account: no query
+        listed = values.to_list()
+        distinct = sorted(set(listed))
+        index = {value: i for i, value in enumerate(distinct)}
+        return distinct, np.array([index[value] for value in listed], dtype=np.int64)
+    distinct = sorted(values.unique().to_list())
+    codes = values.cast(pl.Enum(distinct)).to_physical().cast(pl.Int64).to_numpy()
+    return distinct, codes

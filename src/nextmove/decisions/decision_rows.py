@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache, lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -51,17 +53,13 @@ def decision_rows(
     greedy = action == in_options.best(options["score"].to_numpy())
     explorable = _table(draws.explorable, n, len(actions)).count()
     propensity = _propensity(draws, greedy, explorable)
-    picked = frame_at_positions(chosen[list(_DECIDED)], position).with_columns(
-        pl.col("action").fill_null(NO_ACTION),
-        pl.col("expected_value", "uplift", "score").fill_null(0.0),
-        pl.col("confidence").fill_null(1.0),
-        pl.col("autonomy").fill_null(AutonomyLevel.AUTO.value),
-    )
+    picked = _picked(chosen, position)
     # Only the runner-ups are worded (at most one per account), not every allowed candidate.
-    runners = frame_at_positions(allowed["action", "product_id", "expected_value"], runner_up)
-    runner_text = runners.select(
-        offer_text(pl.col("action"), pl.col("product_id"), pl.col("expected_value"))
-    ).to_series()
+    if (runner_up < 0).all():  # none (deciding one account, often)
+        runner_text = pl.Series("runner_up", [None], dtype=pl.String).new_from_index(0, n)
+    else:
+        runners = frame_at_positions(allowed["action", "product_id", "expected_value"], runner_up)
+        runner_text = runners.select(_offer()).to_series()
     facts = pl.DataFrame(
         [
             picked["action"],
@@ -91,6 +89,41 @@ def decision_rows(
             picked["autonomy"],
             frame["owner_id"],
             reasons_column(facts),
+        ]
+    )
+
+
+@cache
+def _offer() -> pl.Expr:
+    """A runner-up in a few words (built once)."""
+    return offer_text(pl.col("action"), pl.col("product_id"), pl.col("expected_value"))
+
+
+def _picked(chosen: pl.DataFrame, position: Ints) -> pl.DataFrame:
+    """What each account's decision takes from its chosen candidate (-1: none, no_action)."""
+    if not chosen.height:  # nothing chosen: no_action everywhere, without a query
+        nothing = _nothing_chosen(tuple(chosen.schema[name] for name in _DECIDED))
+        if len(position) == 1:  # one account
+            return nothing
+        return pl.DataFrame([column.new_from_index(0, len(position)) for column in nothing])
+    decided = chosen[list(_DECIDED)]
+    if (position >= 0).all() and not any(decided.null_count().row(0)):
+        return decided[position]  # nothing to fill
+    return frame_at_positions(decided, position).with_columns(
+        pl.col("action").fill_null(NO_ACTION),
+        pl.col("expected_value", "uplift", "score").fill_null(0.0),
+        pl.col("confidence").fill_null(1.0),
+        pl.col("autonomy").fill_null(AutonomyLevel.AUTO.value),
+    )
+
+
+@lru_cache(maxsize=8)
+def _nothing_chosen(dtypes: tuple[pl.DataType, ...]) -> pl.DataFrame:
+    """One decision without a chosen candidate: no_action (null where nothing is said)."""
+    return pl.DataFrame(
+        [
+            pl.Series(name, [_NOTHING_CHOSEN.get(name)], dtype=dtype)
+            for name, dtype in zip(_DECIDED, dtypes, strict=True)
         ]
     )
 
@@ -145,6 +178,15 @@ _DECIDED = (
     "value",
 )
 """What a decision takes from its chosen candidate."""
+_NOTHING_CHOSEN: dict[str, object] = {
+    "action": NO_ACTION,
+    "expected_value": 0.0,
+    "uplift": 0.0,
+    "score": 0.0,
+    "confidence": 1.0,
+    "autonomy": AutonomyLevel.AUTO.value,
+}
+"""What a decision without a chosen candidate reads (null for the rest)."""
 
 
 def _ints(series: pl.Series) -> Ints:
@@ -153,16 +195,14 @@ def _ints(series: pl.Series) -> Ints:
 
 def summary_of(decisions: pl.DataFrame, breaches: int) -> dict[str, object]:
     """The run's counts by action and autonomy (acting decisions), and its totals."""
-    # Few (action, autonomy) pairs: counted once, then summed up here.
-    pairs = decisions.group_by("action", "autonomy").len().rows()
     by_action: dict[str, int] = {}
     by_autonomy: dict[str, int] = {}
-    for action, autonomy, count in pairs:
+    for action, autonomy, count in _pairs(decisions):
         by_action[action] = by_action.get(action, 0) + count
         if action != NO_ACTION:
             by_autonomy[autonomy] = by_autonomy.get(autonomy, 0) + count
-    acting = pl.col("action") != NO_ACTION
-    expected_value = decisions.select(pl.col("expected_value").filter(acting).sum()).item()
+    acting = decisions["action"] != NO_ACTION
+    expected_value = decisions["expected_value"].filter(acting).sum()
     return {
         "accounts": decisions.height,
         "by_action": dict(sorted(by_action.items())),
@@ -172,3 +212,17 @@ def summary_of(decisions: pl.DataFrame, breaches: int) -> dict[str, object]:
         "explored": int(decisions["explored"].sum()),
         "breaches": breaches,
     }
+
+
+def _pairs(decisions: pl.DataFrame) -> list[tuple[str, str, int]]:
+    """How many decisions have each (action, autonomy) pair."""
+    if decisions.height > _FEW:  # few pairs: counted once, then summed up by the caller
+        return decisions.group_by("action", "autonomy").len().rows()
+    counted = Counter(
+        zip(decisions["action"].to_list(), decisions["autonomy"].to_list(), strict=True)
+    )
+    return [(action, autonomy, count) for (action, autonomy), count in counted.items()]
+
+
+_FEW = 1_000
+"""Up to this many decisions are counted in Python rather than by a polars query."""

@@ -19,7 +19,10 @@ a second.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from functools import cache
+from typing import Literal
 
 import numpy as np
 import polars as pl
@@ -53,39 +56,55 @@ def reasons_column(facts: pl.DataFrame) -> pl.Series:
     ``blocked`` (:func:`json_lists` of ``"<action>: <rule id>"`` for each candidate a rule
     stopped: the JSON text of the list).
     """
-    why = _idle_why(facts)
-    acting = np.flatnonzero((facts["action"] != NO_ACTION).to_numpy())
-    if len(acting):
-        why = why.scatter(acting, _acting_why(facts[acting]))
-    flag = {True: "true", False: "false"}
-    head = pl.struct(why, pl.col("runner_up")).struct.json_encode()
-    encoded = facts.select(
-        pl.concat_str(
-            head.str.head(-1),  # the object goes on after runner_up
-            pl.lit(',"blocked":'),
-            pl.col("blocked"),
-            pl.lit(',"explored":'),
-            pl.col("explored").replace_strict(flag, return_dtype=pl.String),
-            pl.lit(',"holdout":'),
-            pl.col("holdout").replace_strict(flag, return_dtype=pl.String),
-            pl.lit("}"),
-        )
-    )
+    acting = facts["action"] != NO_ACTION
+    acting = acting.fill_null(False) if acting.null_count() else acting
+    rows = np.flatnonzero(acting.to_numpy())
+    if len(rows) in (0, facts.height):  # one kind of row (one account's, always)
+        encoded = facts.select(_reasons("acting" if len(rows) else "idle"))
+        return encoded.to_series().alias("reasons")
+    # Only the acting rows are worded as such (they format numbers), then set in place.
+    worded = pl.Series("__acting_why", [None], dtype=pl.String).new_from_index(0, facts.height)
+    worded = worded.scatter(rows, facts[rows].select(_acting_why()).to_series())
+    encoded = facts.hstack([acting.alias("__acting"), worded]).select(_reasons("mixed"))
     return encoded.to_series().alias("reasons")
+
+
+@cache
+def _reasons(rows: Literal["acting", "idle", "mixed"]) -> pl.Expr:
+    """The reasons' JSON text of acting rows, idle rows, or both (then with ``__acting``
+    and the acting rows' ``__acting_why``)."""
+    if rows == "mixed":
+        why = pl.when(pl.col("__acting")).then(pl.col("__acting_why")).otherwise(_idle_why())
+    else:
+        why = _acting_why() if rows == "acting" else _idle_why()
+    return pl.concat_str(
+        pl.struct(why.alias("why"), pl.col("runner_up")).struct.json_encode().str.head(-1),
+        pl.lit(',"blocked":'),  # the object goes on after runner_up
+        pl.col("blocked"),
+        pl.lit(',"explored":'),
+        _flag(pl.col("explored")),
+        pl.lit(',"holdout":'),
+        _flag(pl.col("holdout")),
+        pl.lit("}"),
+    )
 
 
 def json_lists(lists: Sequence[Sequence[str]]) -> list[str]:
     """Return each list of texts as JSON text (escaped as :func:`reasons_column` escapes)."""
-    if not any(lists):  # nothing to escape (one account's list, often)
-        return ["[]"] * len(lists)
+    if all(_PLAIN.fullmatch(text) for texts in lists for text in texts):
+        return ["[" + ",".join(f'"{text}"' for text in texts) + "]" for texts in lists]
     column = pl.Series("l", [list(texts) for texts in lists], dtype=pl.List(pl.String))
     prefix = len('{"l":')
     encoded = column.to_frame().select(pl.struct("l").struct.json_encode().str.slice(prefix))
     return [text[:-1] for text in encoded.to_series().to_list()]
 
 
-def _idle_why(facts: pl.DataFrame) -> pl.Series:
-    """What stopped every move, for every row (the acting rows are replaced after)."""
+_PLAIN = re.compile(r"[ !#-\[\]-~]*")
+"""Printable ASCII but quote and backslash: text JSON writes as it is (rule ids, actions)."""
+
+
+def _idle_why() -> pl.Expr:
+    """What stopped every move (the acting rows' words replace it)."""
     runner_up, holdout, explored = pl.col("runner_up"), pl.col("holdout"), pl.col("explored")
     told = ~holdout & ~explored & (pl.col("had_option") | runner_up.is_not_null())
     opening = (
@@ -107,21 +126,24 @@ def _idle_why(facts: pl.DataFrame) -> pl.Series:
         .otherwise(pl.lit("nothing the account could buy fits any motion"))
     )
     # One concatenation for every row: the runner-up ends the texts that name it.
-    why = pl.concat_str(opening, pl.when(told).then(runner_up).otherwise(pl.lit("")))
-    return facts.select(why.alias("why")).to_series()
+    return pl.concat_str(opening, pl.when(told).then(runner_up).otherwise(pl.lit("")))
 
 
-def _acting_why(acting: pl.DataFrame) -> pl.Series:
+def _flag(column: pl.Expr) -> pl.Expr:
+    """``true`` / ``false`` (JSON's words are polars' own for a Boolean as text)."""
+    return column.cast(pl.String)
+
+
+def _acting_why() -> pl.Expr:
     """The move, what it is expected to bring, and why."""
-    why = pl.concat_str(
+    return pl.concat_str(
         offer_text(pl.col("action"), pl.col("product_id"), pl.col("expected_value")),
         pl.lit(" ("),
         (pl.col("uplift") * 100).round(1).cast(pl.String),
         pl.lit(" points more likely to buy a "),
         _money(pl.col("value").fill_null(0.0)),
         pl.lit(" sale, net of its cost)"),
-    )
-    return acting.select(why.alias("why")).to_series()
+    ).alias("why")
 
 
 def offer_text(action: pl.Expr, product_id: pl.Expr, expected_value: pl.Expr) -> pl.Expr:

@@ -10,8 +10,10 @@ keeps only its account, action and first rule broken, which is all the reasons n
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -83,13 +85,12 @@ def screen_candidates(
     ``accounts`` has one row per account with the context columns the rules read; an
     allowed candidate keeps :data:`CANDIDATE_COLUMNS` and the ``kept`` context columns.
     """
-    parts = (
-        _candidate_rows(k, spec, accounts, scored, catalog)
-        for k, spec in enumerate(specs or [NOTHING])
-    )
+    listed = tuple(specs or [NOTHING])
+    with_product = [_with_product(spec, scored) for spec in listed]
     allowed, rows, actions, firsts = [], [], [], []
-    for batch in _in_batches(parts, _SCREENED_AT_ONCE):
-        candidates = batch.hstack([autonomy_levels(playbook, batch, demoted)])
+    for batch in _batches([len(found) for found in with_product], _SCREENED_AT_ONCE):
+        frame = _candidate_rows(batch, listed, with_product, accounts, scored, catalog)
+        candidates = frame.hstack([autonomy_levels(playbook, frame, demoted)])
         checked = apply_guardrails(candidates, policy.rules)
         allowed.append(checked.allowed[[*CANDIDATE_COLUMNS, *kept]])
         assert checked.first_rules is not None  # apply_guardrails always tells
@@ -101,60 +102,83 @@ def screen_candidates(
     blocked_by = BlockedCandidates(
         np.concatenate(rows), np.concatenate(actions), np.concatenate(firsts), ids
     )
-    return Screened(pl.concat(allowed), blocked_by)
+    return Screened(allowed[0] if len(allowed) == 1 else pl.concat(allowed), blocked_by)
 
 
-def _in_batches(parts: Iterable[pl.DataFrame], rows: int) -> Iterator[pl.DataFrame]:
-    """The parts, consecutive ones joined until a batch has at least ``rows`` rows."""
-    pending: list[pl.DataFrame] = []
-    for part in parts:
-        pending.append(part)
-        if sum(frame.height for frame in pending) >= rows:
-            yield pl.concat(pending)
+def _with_product(spec: ActionSpec, scored: Scores) -> Ints:
+    """The accounts (rows) with a product for the action."""
+    product = scored.product.get(spec.name)
+    return np.zeros(0, np.int64) if product is None else np.flatnonzero(product >= 0)
+
+
+def _batches(sizes: Sequence[int], rows: int) -> Iterator[list[int]]:
+    """Consecutive positions of ``sizes``, joined until a batch holds at least ``rows``."""
+    pending: list[int] = []
+    for k in range(len(sizes)):
+        pending.append(k)
+        if sum(sizes[i] for i in pending) >= rows:
+            yield pending
             pending = []
     if pending:
-        yield pl.concat(pending)
+        yield pending
 
 
 def _candidate_rows(
-    k: int,
-    spec: ActionSpec,
+    batch: Sequence[int],
+    specs: tuple[ActionSpec, ...],
+    with_product: Sequence[Ints],
     accounts: pl.DataFrame,
     scored: Scores,
     catalog: Catalog,
 ) -> pl.DataFrame:
-    """One row per account with a product for the ``k``-th action, with what the
-    guardrails read but its autonomy."""
-    product = scored.product.get(spec.name, np.full(accounts.height, -1))
-    rows = np.flatnonzero(product >= 0)
-    ev = scored.expected_value[spec.name][rows] if len(rows) else np.zeros(0)
-    ids = pl.Series(catalog.product_ids, dtype=pl.String)
+    """One row per account with a product for each of the ``batch`` actions (action after
+    action), with what the guardrails read but its autonomy."""
+    found = [k for k in batch if len(with_product[k])]
 
-    def repeated(name: str, value: object, dtype: pl.DataType) -> pl.Series:
-        return pl.Series(name, [value], dtype=dtype).new_from_index(0, len(rows))
+    def taken(numbers: Mapping[str, npt.NDArray[Any]], empty: npt.NDArray[Any]) -> Any:
+        parts = [numbers[specs[k].name][with_product[k]] for k in found]
+        return np.concatenate(parts) if parts else empty
 
-    # Built from arrays and repeats, not as a query: the same columns, at no fixed cost.
+    sizes = [len(with_product[k]) for k in found]
+    rows = np.concatenate([with_product[k] for k in found]) if found else np.zeros(0, np.int64)
+    product = taken(scored.product, np.zeros(0, np.int64))
+    ev = taken(scored.expected_value, np.zeros(0))
+    lever = np.repeat([specs[k].lever for k in found], sizes)
+    action = np.repeat(np.asarray(found, dtype=np.int64), sizes)
+    product_ids = pl.Series("product_id", catalog.product_ids, dtype=pl.String)
+    # Built from arrays and one gather of the accounts, not as a query: no fixed cost.
     return accounts[rows].hstack(
         [
             pl.Series("row", rows, dtype=pl.Int64),
-            repeated("action", spec.name, pl.String()),
-            repeated("action_index", k, pl.Int64()),
-            repeated("motion", spec.name, pl.String()),
-            repeated("channel", spec.channel.value, pl.String()),
-            repeated("team_id", spec.team, pl.String()),
-            ids[product[rows]].alias("product_id")
-            if len(rows)
-            else pl.Series("product_id", [], dtype=pl.String),
-            pl.Series("product_index", product[rows], dtype=pl.Int64),
+            *_action_columns(specs)[action].get_columns(),
+            product_ids[product],
+            pl.Series("product_index", product, dtype=pl.Int64),
             pl.Series("expected_value", ev, dtype=pl.Float64),
-            pl.Series("score", ev * spec.lever, dtype=pl.Float64),
-            pl.Series(
-                "uplift", scored.uplift[spec.name][rows] if len(rows) else [], dtype=pl.Float64
-            ),
-            pl.Series(
-                "value", scored.value[spec.name][rows] if len(rows) else [], dtype=pl.Float64
-            ),
+            pl.Series("score", ev * lever, dtype=pl.Float64),
+            pl.Series("uplift", taken(scored.uplift, np.zeros(0)), dtype=pl.Float64),
+            pl.Series("value", taken(scored.value, np.zeros(0)), dtype=pl.Float64),
         ]
+    )
+
+
+@lru_cache(maxsize=16)
+def _action_columns(specs: tuple[ActionSpec, ...]) -> pl.DataFrame:
+    """What each candidate of an action carries about it, one row per action."""
+    return pl.DataFrame(
+        {
+            "action": [spec.name for spec in specs],
+            "action_index": list(range(len(specs))),
+            "motion": [spec.name for spec in specs],
+            "channel": [spec.channel.value for spec in specs],
+            "team_id": [spec.team for spec in specs],
+        },
+        schema={
+            "action": pl.String,
+            "action_index": pl.Int64,
+            "motion": pl.String,
+            "channel": pl.String,
+            "team_id": pl.String,
+        },
     )
 
 

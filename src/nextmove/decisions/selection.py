@@ -47,6 +47,8 @@ def _fnv1a(keys: pl.Series, salt: str) -> npt.NDArray[np.uint64]:
         for salt_byte in salt.encode():
             salted = (salted ^ np.uint64(salt_byte)) * _FNV_PRIME
     text = nulls_filled(keys.cast(pl.String), "")
+    if len(text) <= _FEW:  # a few keys (deciding one account): hashed in Python
+        return np.array([_fnv1a_of(key.encode(), int(salted)) for key in text.to_list()], np.uint64)
     array = text.rechunk().cast(pl.Binary).to_arrow().cast(pa.large_binary())
     _validity, offsets_buffer, data_buffer = array.buffers()
     offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[: len(array) + 1]
@@ -69,6 +71,19 @@ def _fnv1a(keys: pl.Series, salt: str) -> npt.NDArray[np.uint64]:
             rows = rows[length[rows] > j]
             byte = data[start[rows] + j].astype(np.uint64)
             state[rows] = (state[rows] ^ byte) * _FNV_PRIME
+    return state
+
+
+_FEW = 16
+"""Up to this many keys are hashed in Python rather than as arrays."""
+_MASK = (1 << 64) - 1
+
+
+def _fnv1a_of(data: bytes, state: int) -> int:
+    """FNV-1a (64 bits) of ``data``, from ``state``, as :func:`_fnv1a` works it out."""
+    prime = int(_FNV_PRIME)
+    for byte in data:
+        state = ((state ^ byte) * prime) & _MASK
     return state
 
 

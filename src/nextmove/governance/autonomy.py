@@ -17,10 +17,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
-from nextmove.playbook.model import AutonomyLevel, Demotion, DemotionTrigger, Playbook
+from nextmove.governance.guardrails import distinct_codes
+from nextmove.playbook.model import (
+    AutonomyLevel,
+    AutonomyOverride,
+    Demotion,
+    DemotionTrigger,
+    Playbook,
+)
 
 __all__ = [
     "LADDER",
@@ -105,43 +114,52 @@ def autonomy_levels(
     ``never``; ``no_action`` is always ``auto`` (doing nothing needs nobody's approval).
     """
     demoted = demoted or {}
-    action = pl.col("action")
-    level: pl.Expr = pl.lit(AutonomyLevel.NEVER.value, dtype=pl.String)
+    names, codes = distinct_codes(candidates["action"])
+    rank = np.full(candidates.height, _RANK[AutonomyLevel.NEVER], dtype=np.int8)
     for name, declared in playbook.actions.items():
-        level = (
-            pl.when(action == name)
-            .then(_action_level(playbook, name, declared.autonomy, segment, value, demoted))
-            .otherwise(level)
-        )
-    level = pl.when(action == "no_action").then(pl.lit(AutonomyLevel.AUTO.value)).otherwise(level)
-    return candidates.select(level.alias("autonomy")).to_series()
+        if name == "no_action" or name not in names:
+            continue
+        rows = codes == names.index(name)
+        cap = demoted.get(name)
+
+        def capped(level: AutonomyLevel, cap: AutonomyLevel | None = cap) -> int:
+            return _RANK[level if cap is None else lower(level, cap)]
+
+        own = playbook.autonomy.actions.get(name)
+        np.copyto(rank, capped(declared.autonomy), where=rows)
+        for override in reversed(own.overrides if own else ()):  # the first that matches
+            matches = rows & _matches(override, candidates, segment, value)
+            np.copyto(rank, capped(override.level), where=matches)
+    if "no_action" in names:  # doing nothing, whatever the playbook says
+        np.copyto(rank, _RANK[AutonomyLevel.AUTO], where=codes == names.index("no_action"))
+    return _LEVELS[rank].alias("autonomy")
 
 
-def _action_level(
-    playbook: Playbook,
-    name: str,
-    base: AutonomyLevel,
-    segment: str,
-    value: str,
-    demoted: Mapping[str, AutonomyLevel],
-) -> pl.Expr:
-    cap = demoted.get(name)
+def _matches(
+    override: AutonomyOverride, candidates: pl.DataFrame, segment: str, value: str
+) -> npt.NDArray[np.bool_]:
+    """Where ``override`` applies: every condition it sets holds (unknown: it does not)."""
+    matches = np.ones(candidates.height, dtype=np.bool_)
+    if override.segments is not None:
+        named = candidates[segment]
+        within = np.zeros(candidates.height, dtype=np.bool_)
+        for declared in override.segments:
+            within |= _where(named == declared.value)
+        matches &= within
+    if override.min_value is not None:
+        matches &= _where(candidates[value] >= override.min_value)
+    if override.max_value is not None:
+        matches &= _where(candidates[value] < override.max_value)
+    return matches
 
-    def capped(level: AutonomyLevel) -> pl.Expr:
-        return pl.lit((level if cap is None else lower(level, cap)).value, dtype=pl.String)
 
-    own = playbook.autonomy.actions.get(name)
-    result = capped(base)
-    for override in reversed(own.overrides if own else ()):
-        matches = pl.lit(True)
-        if override.segments is not None:
-            matches &= pl.col(segment).is_in([s.value for s in override.segments])
-        if override.min_value is not None:
-            matches &= pl.col(value) >= override.min_value
-        if override.max_value is not None:
-            matches &= pl.col(value) < override.max_value
-        result = pl.when(matches.fill_null(False)).then(capped(override.level)).otherwise(result)
-    return result
+def _where(flags: pl.Series) -> npt.NDArray[np.bool_]:
+    """True where ``flags`` is true (not false or null); polars' comparisons, numpy's array."""
+    known = flags.fill_null(False) if flags.null_count() else flags
+    return np.asarray(known.to_numpy(), dtype=np.bool_)
+
+
+_LEVELS = pl.Series("autonomy", [level.value for level in LADDER], dtype=pl.String)
 
 
 def required_approvers(playbook: Playbook, action: str, value: float | None) -> int:

@@ -1,10 +1,11 @@
 """The guardrail filter: the single function every decision passes through before it can
 become an action.
 
-Pure and vectorised. One polars pass evaluates every rule over every candidate into a bit
-mask per candidate (bit i: rule i is broken); the capacity limits then keep, per group, the
-highest-priority candidates that broke no rule, deciding all groups at once with numpy;
-finally the few distinct masks are turned into rule ids and joined back. Rules are data
+Pure and vectorised. One polars pass evaluates every rule over every candidate, and the
+flags of the candidates each rule concerns become a bit mask per candidate (bit i: rule i
+is broken); the capacity limits then keep, per group, the highest-priority candidates that
+broke no rule, deciding all groups at once with numpy; finally the few distinct masks are
+turned into rule ids and joined back. Rules are data
 (:mod:`nextmove.governance.guardrail_rules`), so a playbook compiles into them.
 """
 
@@ -13,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -43,7 +43,9 @@ __all__ = [
     "GuardrailResult",
     "Rule",
     "apply_guardrails",
+    "columns_read",
     "count_first_rules",
+    "distinct_codes",
     "autonomy_never_rule",
     "consent_rule",
     "contact_cap_rule",
@@ -135,15 +137,18 @@ def count_first_rules(first: Positions, ids: Sequence[str]) -> pl.DataFrame:
     :meth:`GuardrailResult.blocked_counts` does; ``first`` indexes ``ids``."""
     tally = np.bincount(first, minlength=len(ids))
     used = np.flatnonzero(tally)
-    counts = pl.DataFrame(
+    used = used[np.lexsort((used, -tally[used]))]  # most first, then in the order given
+    return pl.DataFrame(
         [
-            pl.Series(BLOCKED_BY, [ids[i] for i in used.tolist()], dtype=pl.Enum(ids)),
+            pl.Series(BLOCKED_BY, [ids[i] for i in used.tolist()]).cast(_enum(tuple(ids))),
             pl.Series("blocked", tally[used], dtype=pl.UInt32),
         ]
     )
-    if counts.height < 2:  # in order already (deciding one account, often none)
-        return counts
-    return counts.sort(["blocked", BLOCKED_BY], descending=[True, False])
+
+
+@lru_cache(maxsize=16)
+def _enum(ids: tuple[str, ...]) -> pl.Enum:
+    return pl.Enum(ids)
 
 
 def apply_guardrails(
@@ -178,23 +183,31 @@ def apply_guardrails(
     _check(candidates, rules, limits, ids, priority)
     if candidates.height == 0:  # nothing to evaluate (often so when deciding one account)
         rules, limits = (), []
-    masks = _rule_masks(candidates, rules, len(ids))
+    scope = _Scope(candidates["action"])
+    masks = _rule_masks(candidates, rules, len(ids), scope)
     if limits:
         passed = ~_any_set(masks)
-        rows, cut_by = _fill_capacities(candidates, passed, limits, priority)
+        rows, cut_by = _fill_capacities(candidates, passed, limits, priority, scope)
         for k in range(len(limits)):
             bit = len(rules) + k
             masks[bit // 64][rows[cut_by == k]] |= np.uint64(1 << bit % 64)
     blocked = _any_set(masks)
-    keep = pl.Series(blocked)
 
     def explain_blocked() -> pl.DataFrame:
-        return _explain(candidates.filter(keep), [mask[blocked] for mask in masks], ids)
+        kept = candidates.filter(pl.Series(blocked))
+        return _explain(kept, [mask[blocked] for mask in masks], ids)
 
     positions = np.flatnonzero(blocked)
     first = _first_bits([mask[positions] for mask in masks])
+    # As filter(~blocked) but without a query, nor a copy when none or all are blocked.
+    if not len(positions):
+        allowed = candidates
+    elif len(positions) == candidates.height:
+        allowed = candidates.clear()
+    else:
+        allowed = candidates[np.flatnonzero(~blocked)]
     return GuardrailResult(
-        allowed=candidates[np.flatnonzero(~blocked)],  # as filter(~keep), but no query
+        allowed=allowed,
         blocked=explain_blocked,
         first_rules=FirstRules(positions, first, tuple(ids)),
     )
@@ -218,9 +231,10 @@ def _check(
     needed = {"action": "the filter"}
     if limits:
         needed |= {"account_id": "capacities", priority: "capacities"}
-    items: list[Rule | CapacityLimit] = [*rules, *limits]
-    for item in items:
-        needed |= {column: item.rule_id for column in item.columns}
+    for rule_id, columns in _columns_read(tuple(rules)):
+        needed |= {column: rule_id for column in columns}
+    for limit in limits:
+        needed |= {column: limit.rule_id for column in limit.columns}
     missing = [
         f"{column} (read by {who})" for column, who in needed.items() if column not in present
     ]
@@ -228,52 +242,94 @@ def _check(
         raise ValueError(f"candidates lack columns: {', '.join(missing)}")
 
 
-def _applies(actions: frozenset[str] | None) -> pl.Expr:
-    """True where a rule or capacity scoped to ``actions`` concerns the candidate."""
-    acting = pl.col("action").ne_missing(NO_ACTION)
-    if actions is None:
-        return acting
-    return acting & pl.col("action").is_in(sorted(actions)).fill_null(True)
+@lru_cache(maxsize=16)
+def _columns_read(rules: tuple[Rule, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each rule's id and the columns it reads (worked out once per rules)."""
+    return tuple((rule.rule_id, rule.columns) for rule in rules)
+
+
+def columns_read(rules: Sequence[Rule]) -> frozenset[str]:
+    """Every candidate column the rules read (remembered for the same rules)."""
+    return frozenset(column for _, columns in _columns_read(tuple(rules)) for column in columns)
+
+
+class _Scope:
+    """Which candidates a rule or capacity scoped to some actions concerns: any but
+    ``no_action`` whose action is one of them, or any but ``no_action`` (unscoped); a
+    candidate without an action is concerned by all."""
+
+    def __init__(self, action: pl.Series) -> None:
+        self._names, self._codes = distinct_codes(action)
+        self._found: dict[frozenset[str] | None, Flags] = {}
+
+    def __call__(self, actions: frozenset[str] | None) -> Flags:
+        """True where a rule or capacity scoped to ``actions`` concerns the candidate."""
+        if actions not in self._found:
+            concerned = [
+                name != NO_ACTION and (actions is None or name in actions) for name in self._names
+            ]
+            # Decided once per distinct action; code -1 (no action) reads the last entry.
+            self._found[actions] = np.array([*concerned, True], dtype=np.bool_)[self._codes]
+        return self._found[actions]
+
+
+def distinct_codes(values: pl.Series) -> tuple[list[str], Positions]:
+    """The distinct values as text (null left out), and each value's position among them
+    (-1 for null)."""
+    if len(values) <= _FEW_VALUES:  # listed in Python: no query
+        index: dict[str, int] = {}
+        listed = values.cast(pl.String).to_list()
+        codes = [-1 if value is None else index.setdefault(value, len(index)) for value in listed]
+        return list(index), np.array(codes, dtype=np.int64)
+    text = values.cast(pl.String)
+    names = [value for value in text.unique().to_list() if value is not None]
+    physical = text.cast(pl.Enum(names)).to_physical().cast(pl.Int64)
+    physical = physical.fill_null(-1) if physical.null_count() else physical
+    return names, np.asarray(physical.to_numpy(), dtype=np.int64)
+
+
+_FEW_VALUES = 1_000
+"""Up to this many values, :func:`distinct_codes` numbers them in Python (no query)."""
 
 
 _FEW_CANDIDATES = 10_000
 
 
-def _rule_masks(candidates: pl.DataFrame, rules: Sequence[Rule], bits: int) -> list[Mask]:
-    """Per candidate, one 64-bit word per 64 rule ids with the bits of the rules it breaks."""
-    masks = []
+def _rule_masks(
+    candidates: pl.DataFrame, rules: Sequence[Rule], bits: int, scope: _Scope
+) -> list[Mask]:
+    """Per candidate, one 64-bit word per 64 rule ids with the bits of the rules it breaks.
+
+    The rules are evaluated in one polars query; which candidates each concerns, and the
+    packing into words, are array steps.
+    """
+    masks = [np.zeros(candidates.height, np.uint64) for _ in range(max(-(-bits // 64), 1))]
     if rules:
-        broken, words = _mask_expressions(tuple(rules))
-        # In memory for one account's few candidates: the default engine's fixed cost per
-        # query would be most of the time; many candidates keep the default.
-        engine: Literal["in-memory", "auto"] = (
-            "in-memory" if candidates.height <= _FEW_CANDIDATES else "auto"
+        violations = _violations(tuple(rules))
+        # Eager (in memory, few optimisations) for one account's few candidates: planning
+        # would be most of the time; many candidates keep the default engine.
+        frame = (
+            candidates.select(violations)
+            if candidates.height <= _FEW_CANDIDATES
+            else candidates.lazy().select(violations).collect()
         )
-        frame = candidates.lazy().select(broken).select(words).collect(engine=engine)
-        masks = [frame.to_series(i).to_numpy(writable=True) for i in range(frame.width)]
-    # Words for capacities alone start empty.
-    zeros = range(len(masks), max(-(-bits // 64), 1))
-    return masks + [np.zeros(candidates.height, np.uint64) for _ in zeros]
+        for i, (rule, violated) in enumerate(zip(rules, frame.get_columns(), strict=True)):
+            if violated.dtype != pl.Boolean:  # a null literal, say
+                violated = violated.cast(pl.Boolean)
+            if len(violated) != candidates.height:  # a literal: one value for every candidate
+                violated = violated.new_from_index(0, candidates.height)
+            if violated.null_count():  # unknown: broken
+                violated = violated.fill_null(True)
+            broken = scope(rule.actions) & np.asarray(violated.to_numpy(), dtype=np.bool_)
+            masks[i // 64] |= broken.astype(np.uint64) << np.uint64(i % 64)
+    return masks
 
 
 @lru_cache(maxsize=16)
-def _mask_expressions(rules: tuple[Rule, ...]) -> tuple[list[pl.Expr], list[pl.Expr]]:
-    """Whether each rule is broken, and those flags packed into words (built once per
-    rules: a policy is applied again and again)."""
-    broken = [
-        (_applies(rule.actions) & rule.violated.fill_null(True)).alias(f"__guard_{i}")
-        for i, rule in enumerate(rules)
-    ]
-    words = [
-        pl.sum_horizontal(
-            pl.when(f"__guard_{bit}")
-            .then(pl.lit(1 << bit - start, pl.UInt64))
-            .otherwise(pl.lit(0, pl.UInt64))
-            for bit in range(start, min(start + 64, len(rules)))
-        ).alias(f"{_WORD}{start // 64}")
-        for start in range(0, len(rules), 64)
-    ]
-    return broken, words
+def _violations(rules: tuple[Rule, ...]) -> list[pl.Expr]:
+    """Whether each candidate breaks each rule (null: unknown), built once per rules: a policy
+    is applied again and again."""
+    return [rule.violated.alias(f"__guard_{i}") for i, rule in enumerate(rules)]
 
 
 def _first_bits(masks: list[Mask]) -> Positions:
@@ -293,7 +349,11 @@ def _any_set(masks: list[Mask]) -> Flags:
 
 
 def _fill_capacities(
-    candidates: pl.DataFrame, passed: Flags, limits: Sequence[CapacityLimit], priority: str
+    candidates: pl.DataFrame,
+    passed: Flags,
+    limits: Sequence[CapacityLimit],
+    priority: str,
+    scope: _Scope,
 ) -> tuple[Positions, npt.NDArray[np.int16]]:
     """Return the candidate rows cut by a capacity and the index of the capacity that cut each.
 
@@ -301,10 +361,7 @@ def _fill_capacities(
     order; a cut candidate is named after the first capacity whose group was full of
     higher-priority allowed candidates.
     """
-    subject = candidates.select(
-        _applies(limit.actions).alias(str(k)) for k, limit in enumerate(limits)
-    ).to_numpy()
-    subject &= passed[:, None]
+    subject = np.column_stack([scope(limit.actions) & passed for limit in limits])
     # A limit no group of which can fill up with the candidates it concerns cuts no one.
     binding = [k for k, limit in enumerate(limits) if not _roomy(limit, int(subject[:, k].sum()))]
     subject = subject[:, binding]

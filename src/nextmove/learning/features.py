@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from nextmove.decisions.columns import nulls_filled
 from nextmove.decisions.compiled import PerPlaybook
 from nextmove.domain import Segment
 from nextmove.playbook.model import Playbook, SignalKind
@@ -33,74 +34,160 @@ class AccountFeatures:
     matrix: Floats
 
 
+@dataclass(frozen=True)
+class _Feature:
+    """One feature: ``kind`` of the context column ``column`` (see :func:`_argument`)."""
+
+    name: str
+    kind: str
+    column: str
+
+
 def feature_names(playbook: Playbook) -> tuple[str, ...]:
     """Return the account feature names ``playbook`` gives, in matrix column order."""
-    return tuple(name for name, _ in _feature_exprs(playbook))
+    return tuple(feature.name for feature in _FEATURES(playbook, None)[0])
 
 
 def account_features(frame: pl.DataFrame, playbook: Playbook) -> AccountFeatures:
-    """Return the account features of a context frame (missing columns read as zero)."""
-    exprs = _EXPRESSIONS(playbook, frozenset(frame.columns))
-    table = frame.select(expr.alias(name) for name, expr in exprs)
-    matrix = (
-        table.to_numpy(order="c").astype(np.float64, copy=False)
-        if len(exprs)
-        else np.zeros((frame.height, 0))
-    )
-    return AccountFeatures(tuple(name for name, _ in exprs), np.ascontiguousarray(matrix))
+    """Return the account features of a context frame (missing columns read as zero).
+
+    A number reads 0 where it is null or NaN. The exact steps (comparing, clipping, adding
+    one) are numpy's, column by column; whatever rounds (dividing, log, exp) is left to one
+    polars query, since numpy's results can differ from polars' in the last bit.
+    """
+    features, finishing = _FEATURES(playbook, None)
+    read = _Columns(frame)
+    columns = [_argument(feature, read) for feature in features]
+    if finishing:
+        arguments = pl.DataFrame([pl.Series(str(j), columns[j]) for j in finishing])
+        finished = arguments.select(finishing.values())
+        for j, series in zip(finishing, finished.get_columns(), strict=True):
+            columns[j] = series.to_numpy()
+            if features[j].kind == "recency":  # never touched
+                columns[j] = np.where(read.nulls(features[j].column) > 0, 0.0, columns[j])
+    return AccountFeatures(tuple(feature.name for feature in features), _side_by_side(columns))
 
 
-def _feature_exprs(
-    playbook: Playbook, columns: set[str] | None = None
-) -> list[tuple[str, pl.Expr]]:
-    def col(name: str) -> pl.Expr:
-        if columns is not None and name not in columns:
-            return pl.lit(0.0)
-        return pl.col(name).cast(pl.Float64).fill_null(0.0).fill_nan(0.0)
+def _side_by_side(columns: list[Floats]) -> Floats:
+    """The columns as one C-ordered matrix (polars copies long columns across faster)."""
+    if not columns:
+        return np.zeros((0, 0))
+    if len(columns[0]) < _LONG:
+        return np.column_stack(columns)
+    frame = pl.DataFrame([pl.Series(str(j), column) for j, column in enumerate(columns)])
+    matrix: Floats = frame.to_numpy(order="c")
+    return matrix
 
-    known = columns is None or "segment" in columns
-    segment = pl.col("segment") if known else pl.lit(None, dtype=pl.String)
-    exprs: list[tuple[str, pl.Expr]] = [
-        (f"segment_{name}", (segment == name).fill_null(False).cast(pl.Float64))
-        for name in _SEGMENTS
-    ]
-    exprs += [
-        ("customer", (col("products_held") > 0).cast(pl.Float64)),
-        ("products_held", col("products_held").clip(0, 20) / 5.0),
-        ("log_employees", (col("employees").clip(0, None) + 1.0).log() / 10.0),
-        ("open_opportunities", col("open_opportunities").clip(0, 5)),
-        ("touched_recently", _recency("days_since_last_touch", columns, 30.0)),
+
+def _argument(feature: _Feature, read: _Columns) -> Floats:
+    """The feature, or what its finishing expression (see :func:`_features_of`) takes."""
+    kind, column = feature.kind, feature.column
+    if kind == "segment":
+        return read.equal("segment", column)
+    if kind == "customer":
+        return (read.number(column) > 0).astype(np.float64)
+    if kind == "products_held":
+        return np.clip(read.number(column), 0.0, 20.0)
+    if kind == "log_employees":
+        return np.clip(read.number(column), 0.0, None) + 1.0
+    if kind == "open_opportunities":
+        return np.clip(read.number(column), 0.0, 5.0)
+    if kind == "recency":
+        return -read.raw(column)
+    if kind == "count":
+        return read.number(column) + 1.0
+    if kind == "missing":
+        return read.nulls(column)
+    return read.number(column)  # a gauge's value, or a state: open or not
+
+
+def _features_of(playbook: Playbook, _: None) -> tuple[tuple[_Feature, ...], dict[int, pl.Expr]]:
+    """A playbook's features, and by position the polars steps that finish some of them."""
+    features = [_Feature(f"segment_{name}", "segment", name) for name in _SEGMENTS]
+    features += [
+        _Feature("customer", "customer", "products_held"),
+        _Feature("products_held", "products_held", "products_held"),
+        _Feature("log_employees", "log_employees", "employees"),
+        _Feature("open_opportunities", "open_opportunities", "open_opportunities"),
+        _Feature("touched_recently", "recency", "days_since_last_touch"),
     ]
     for name, declared in sorted(playbook.signals.items()):
         if declared.kind is SignalKind.COUNT:
-            exprs.append((f"{name}_score", (col(f"signals__{name}__score") + 1.0).log()))
+            features.append(_Feature(f"{name}_score", "count", f"signals__{name}__score"))
         elif declared.kind is SignalKind.GAUGE:
-            exprs.append((f"{name}_value", col(f"signals__{name}__value") / 100.0))
-            exprs.append((f"{name}_missing", _missing(f"signals__{name}__value", columns)))
+            features.append(_Feature(f"{name}_value", "gauge", f"signals__{name}__value"))
+            features.append(_Feature(f"{name}_missing", "missing", f"signals__{name}__value"))
         else:
-            exprs.append((f"{name}_open", col(f"signals__{name}__open")))
-    return exprs
+            features.append(_Feature(f"{name}_open", "state", f"signals__{name}__open"))
+    steps = {
+        "products_held": lambda x: x / 5.0,
+        "log_employees": lambda x: x.log() / 10.0,
+        "recency": lambda x: (x / _RECENT_DAYS).exp(),
+        "count": lambda x: x.log(),
+        "gauge": lambda x: x / 100.0,
+    }
+    finishing = {
+        j: steps[feature.kind](pl.col(str(j))).alias(str(j))
+        for j, feature in enumerate(features)
+        if feature.kind in steps
+    }
+    return tuple(features), finishing
 
 
-def _expressions_of(playbook: Playbook, columns: frozenset[str]) -> list[tuple[str, pl.Expr]]:
-    return _feature_exprs(playbook, set(columns))
+_FEATURES = PerPlaybook(_features_of)
+"""Built once per playbook (deciding one account at a time asks on every call)."""
+_LONG = 50_000
+"""Rows from which :func:`_side_by_side` leaves the copying to polars."""
+_RECENT_DAYS = 30.0
+"""``touched_recently`` is exp(−days since the last touch / this)."""
 
 
-_EXPRESSIONS = PerPlaybook(_expressions_of)
-"""The features' expressions over a context's columns, built once (deciding one account at
-a time would otherwise build them on every call)."""
+class _Columns:
+    """A context frame's columns as float arrays (nulls as NaN), each read once."""
 
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self._frame = frame
+        self._present = set(frame.columns)
+        self._raw: dict[str, Floats] = {}
+        self._numbers: dict[str, Floats] = {}
 
-def _recency(column: str, columns: set[str] | None, scale: float) -> pl.Expr:
-    if columns is not None and column not in columns:
-        return pl.lit(0.0)
-    return (-pl.col(column).cast(pl.Float64) / scale).exp().fill_null(0.0)
+    def raw(self, column: str) -> Floats:
+        """The column as numbers, NaN where null (all null when the frame lacks it)."""
+        if column not in self._raw:
+            self._raw[column] = (
+                self._frame[column].cast(pl.Float64).to_numpy()
+                if column in self._present
+                else np.full(self._frame.height, np.nan)
+            )
+        return self._raw[column]
 
+    def number(self, column: str) -> Floats:
+        """The column as numbers, 0 where null or NaN."""
+        if column not in self._numbers:
+            raw = self.raw(column)
+            unknown = np.isnan(raw)
+            self._numbers[column] = np.where(unknown, 0.0, raw) if unknown.any() else raw
+        return self._numbers[column]
 
-def _missing(column: str, columns: set[str] | None) -> pl.Expr:
-    if columns is not None and column not in columns:
-        return pl.lit(1.0)
-    return pl.col(column).is_null().cast(pl.Float64)
+    def nulls(self, column: str) -> Floats:
+        """1 where the column is null (everywhere when the frame lacks it), else 0."""
+        if column not in self._present:
+            return np.ones(self._frame.height)
+        series = self._frame[column]
+        nulls = series.null_count()
+        if not nulls:
+            return np.zeros(self._frame.height)
+        missing = np.isnan(self.raw(column))
+        if int(missing.sum()) > nulls:  # NaN besides the nulls: ask which are which
+            missing = series.is_null().to_numpy()
+        return missing.astype(np.float64)
+
+    def equal(self, column: str, value: str) -> Floats:
+        """1 where the column equals ``value``, else 0 (null included)."""
+        if column not in self._present:
+            return np.zeros(self._frame.height)
+        equal = nulls_filled(self._frame[column] == value, False)
+        return equal.to_numpy().astype(np.float64)
 
 
 def product_interest(
@@ -114,18 +201,7 @@ def product_interest(
     matrix = np.zeros((len(account_ids), len(product_ids)))
     if interest.height == 0 or not product_ids:
         return matrix
-    rows = pl.DataFrame({"account_id": account_ids}).with_row_index("row")
-    product = pl.col("product_id").cast(pl.Enum(product_ids), strict=False).to_physical()
-    located = (
-        interest.select("account_id", product.alias("column"), "score")
-        .filter(pl.col("column").is_not_null())
-        .join(rows, on="account_id", maintain_order="left")
-    )
-    key = (
-        located["row"].cast(pl.Int64).to_numpy() * len(product_ids)
-        + located["column"].cast(pl.Int64).to_numpy()
-    )
-    score = located["score"].cast(pl.Float64).to_numpy()
+    key, score = _located(interest, account_ids, product_ids)
     if len(key) > 1 and (np.diff(key) < 0).any():  # the context's rows come sorted
         order = np.argsort(key, kind="stable")
         key, score = key[order], score[order]
@@ -135,3 +211,45 @@ def product_interest(
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     matrix.flat[key[starts]] = np.log1p(np.add.reduceat(score, starts))
     return matrix
+
+
+def _located(
+    interest: pl.DataFrame, account_ids: pl.Series, product_ids: tuple[str, ...]
+) -> tuple[npt.NDArray[np.int64], Floats]:
+    """Each interest row's cell (row × products + column) and score, in the interest's
+    order, without the rows of other accounts or products."""
+    if interest.height <= _FEW_ROWS and len(account_ids) <= _FEW_ROWS:
+        # Few rows (deciding one account): looked up in Python rather than joined.
+        ids = account_ids.to_list()
+        row_of = {account_id: i for i, account_id in enumerate(ids) if account_id is not None}
+        if len(row_of) == len(ids):  # distinct ids, as in a context
+            column_of = {product_id: j for j, product_id in enumerate(product_ids)}
+            cells = [
+                row_of[a] * len(product_ids) + column_of[p]
+                if a in row_of and p in column_of
+                else -1
+                for a, p in zip(
+                    interest["account_id"].to_list(), interest["product_id"].to_list(), strict=True
+                )
+            ]
+            key = np.array(cells, dtype=np.int64)
+            score = interest["score"].cast(pl.Float64).to_numpy()
+            return key[key >= 0], score[key >= 0]
+    rows = pl.DataFrame({"account_id": account_ids}).with_row_index("row")
+    product = pl.col("product_id").cast(pl.Enum(product_ids), strict=False).to_physical()
+    located = (
+        interest.lazy()
+        .select("account_id", product.alias("column"), "score")
+        .filter(pl.col("column").is_not_null())
+        .join(rows.lazy(), on="account_id", maintain_order="left")
+        .collect()
+    )
+    key = (
+        located["row"].cast(pl.Int64).to_numpy() * len(product_ids)
+        + located["column"].cast(pl.Int64).to_numpy()
+    )
+    return key, located["score"].cast(pl.Float64).to_numpy()
+
+
+_FEW_ROWS = 1_000
+"""Up to this many accounts and interest rows, :func:`_located` looks rows up in Python."""
