@@ -35,7 +35,7 @@ from nextmove.foundation.service import (
 )
 from nextmove.governance.access import require
 from nextmove.governance.model import Actor, Permission, Role
-from nextmove.governance.service import authenticate, has_users
+from nextmove.governance.service import Store, authenticate, has_users
 from nextmove.store import UnitOfWork, current_revision, head_revision, upgrade
 
 __all__ = ["Engine"]
@@ -82,22 +82,25 @@ class Engine(
 
     def identity(self) -> Actor:
         """Return the acting user, authenticating it on first use."""
+        return self._identity(self._database)
+
+    def _identity(self, store: Store) -> Actor:
+        """:meth:`identity`, read in ``store`` (the caller's unit of work, when it has one)."""
         if self._actor is not None:
             return self._actor
         user, token = self._settings.user, self._settings.token
         if user and token is not None:
-            self._actor = authenticate(
-                store=self._database, user_id=user, token=token.get_secret_value()
-            )
+            self._actor = authenticate(store=store, user_id=user, token=token.get_secret_value())
             return self._actor
-        if has_users(store=self._database):
+        if has_users(store=store):
             raise AuthenticationFailed(
                 "this installation has users: set NEXTMOVE_USER and NEXTMOVE_TOKEN"
             )
         return LOCAL_OPERATOR
 
-    def _authorise(self, permission: Permission) -> Actor:
-        actor = self.identity()
+    def _authorise(self, permission: Permission, store: Store | None = None) -> Actor:
+        """The acting user, once it may do ``permission`` (read in ``store``, if given)."""
+        actor = self._identity(self._database if store is None else store)
         require(actor, permission)
         return actor
 

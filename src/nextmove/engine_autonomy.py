@@ -22,6 +22,7 @@ from nextmove.governance.service import SYSTEM_ACTOR
 from nextmove.playbook import service as playbook_service
 from nextmove.playbook.loader import load_playbook
 from nextmove.playbook.model import AutonomyLevel, DemotionTrigger, Playbook
+from nextmove.store import UnitOfWork
 
 __all__ = ["AutonomyCalls"]
 
@@ -103,7 +104,12 @@ class AutonomyCalls:
         return demotion_service.demoted_levels(self.autonomy_demotions())
 
     def _required_playbook(self) -> tuple[Playbook, int]:
-        active = playbook_service.active(engine=self._database)
+        return self._required_playbook_in(self._database)
+
+    def _required_playbook_in(self, store: SqlEngine | UnitOfWork) -> tuple[Playbook, int]:
+        """The active playbook and its version, read in ``store`` (the engine, or the
+        caller's unit of work); GovernanceError when none is active."""
+        active = playbook_service.active(engine=store)
         if active is None:
             raise GovernanceError(
                 "no playbook is active; apply one first (nextmove playbook apply FILE -m why)"

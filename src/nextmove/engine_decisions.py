@@ -23,10 +23,12 @@ from nextmove.domain import Outcome
 from nextmove.errors import GovernanceError
 from nextmove.foundation.model import ImportSummary
 from nextmove.foundation.service import import_records
+from nextmove.governance import demotion_service
+from nextmove.governance import service as governance_service
 from nextmove.governance.autonomy import AutonomyDemotion
-from nextmove.governance.model import Actor, KillSwitch, Permission
+from nextmove.governance.model import Actor, Permission
 from nextmove.learning.model import LearnReport, ModelRecord, ModelStatus
-from nextmove.playbook.model import AutonomyLevel, DemotionTrigger, Playbook
+from nextmove.playbook.model import DemotionTrigger, Playbook
 from nextmove.store import UnitOfWork
 
 __all__ = ["DecisionCalls"]
@@ -38,16 +40,17 @@ class DecisionCalls:
     _database: SqlEngine
     _clock: Callable[[], datetime]
 
-    def _authorise(self, permission: Permission) -> Actor:  # provided by Engine
-        raise NotImplementedError
-
-    def kill_switches(self) -> list[KillSwitch]:  # provided by GovernanceCalls
-        raise NotImplementedError
-
-    def demoted_levels(self) -> dict[str, AutonomyLevel]:  # provided by AutonomyCalls
+    def _authorise(  # provided by Engine
+        self, permission: Permission, store: UnitOfWork | None = None
+    ) -> Actor:
         raise NotImplementedError
 
     def _required_playbook(self) -> tuple[Playbook, int]:  # provided by AutonomyCalls
+        raise NotImplementedError
+
+    def _required_playbook_in(  # provided by AutonomyCalls
+        self, store: SqlEngine | UnitOfWork
+    ) -> tuple[Playbook, int]:
         raise NotImplementedError
 
     def _acting_on(self, playbook: Playbook, version: int) -> StoredHook:  # ExecutionCalls
@@ -80,23 +83,33 @@ class DecisionCalls:
     def _decide(
         self, as_of: datetime, account_ids: list[str] | None, scorer: Scorer | None = None
     ) -> DecisionRun:
-        actor = self._authorise(Permission.DECIDE)
-        if as_of.tzinfo is None:
-            raise GovernanceError(f"as_of must carry a time zone, got {as_of}")
-        playbook, version = self._required_playbook()
-        run = service.decide(
-            engine=self._database,
-            actor=actor,
-            playbook=playbook,
-            playbook_version=version,
-            kill_switches=self.kill_switches(),
-            demoted=self.demoted_levels(),
-            as_of=as_of,
-            now=self._clock(),
-            account_ids=account_ids,
-            scorer=scorer,
-            on_stored=self._acting_on(playbook, version),
-        )
+        with UnitOfWork(self._database) as uow:
+            # Everything the run reads, in one transaction: who acts, the rules in force
+            # (playbook, kill switches, demotions) and the accounts' records agree.
+            actor = self._authorise(Permission.DECIDE, uow)
+            if as_of.tzinfo is None:
+                raise GovernanceError(f"as_of must carry a time zone, got {as_of}")
+            playbook, version = self._required_playbook_in(uow)
+            kill_switches = governance_service.active_kill_switches(store=uow, actor=actor)
+            demotions = demotion_service.active_demotions(store=uow, actor=actor)
+            stored = service.read_inputs(uow, as_of=as_of, account_ids=account_ids)
+            uow.rollback()  # the reading transaction ends: nothing is held while deciding
+            # The run is stored in the next transaction, on the same connection.
+            run = service.decide(
+                engine=uow,
+                actor=actor,
+                playbook=playbook,
+                playbook_version=version,
+                kill_switches=kill_switches,
+                demoted=demotion_service.demoted_levels(demotions),
+                as_of=as_of,
+                now=self._clock(),
+                account_ids=account_ids,
+                stored=stored,
+                scorer=scorer,
+                on_stored=self._acting_on(playbook, version),
+            )
+            uow.commit()
         if run.batch.breaches:
             # The last guardrail pass refused moves the engine had chosen: they were dropped,
             # and until a person looks, autonomous actions wait for approval.

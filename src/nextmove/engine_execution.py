@@ -132,8 +132,8 @@ class ExecutionCalls:
     # -- hooks the decision and approval calls use ---------------------------------------
 
     def _acting_on(self, playbook: Playbook, version: int) -> StoredHook:
-        """Return the hook that acts on a run's decisions inside its storing transaction."""
-        owners = record_frames(engine=self._database, kinds=("owners",))["owners"]
+        """Return the hook that acts on a run's decisions inside its storing transaction
+        (who work can be routed to is read there, only when there is work)."""
 
         def act(uow: UnitOfWork, run_id: int, decisions: pl.DataFrame) -> None:
             service.act_on_decisions(
@@ -142,7 +142,7 @@ class ExecutionCalls:
                 playbook=playbook,
                 playbook_version=version,
                 connectors=self._connectors,
-                owners=owners,
+                owners=record_frames(engine=uow, kinds=("owners",))["owners"],
                 now=self._clock(),
                 approval_ttl=timedelta(hours=self._settings.approval_hours),
                 absent=self._absent,

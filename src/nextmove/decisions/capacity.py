@@ -7,15 +7,19 @@ people for work: anything but ``no_action`` and ``shadow`` (which is only logged
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from itertools import repeat
 
 import polars as pl
 
 from nextmove.governance.guardrail_rules import CapacityLimit
 from nextmove.playbook.model import Playbook
 
-__all__ = ["remaining_capacities"]
+__all__ = ["CapacityUse", "capacity_left", "remaining_capacities"]
+
+CapacityUse = tuple[str, str | None, int]
+"""Earlier decisions that used capacity: their action, owner_id, and how many they were."""
 
 
 def remaining_capacities(
@@ -26,12 +30,23 @@ def remaining_capacities(
 ) -> list[CapacityLimit]:
     """Return ``capacities`` less what ``today``'s and ``this_week``'s decisions used.
 
-    Both frames hold earlier decisions that use capacity (action, team_id, owner_id); a
+    Both frames hold earlier decisions that use capacity (action, owner_id); a
     ``decisions`` column, when there is one, says how many decisions each row stands for.
     Each limit keeps the smaller of the day's and the week's room, per group.
     """
+    return capacity_left(playbook, capacities, _uses(today), _uses(this_week))
+
+
+def capacity_left(
+    playbook: Playbook,
+    capacities: Sequence[CapacityLimit],
+    today: Iterable[CapacityUse],
+    this_week: Iterable[CapacityUse],
+) -> list[CapacityLimit]:
+    """:func:`remaining_capacities` of the decisions ``today`` and ``this_week`` counted:
+    a few (action, owner_id, decisions) rows, summed in plain Python."""
     teams = {name: action.team for name, action in playbook.actions.items()}
-    today_counts, week_counts = (_counts(f, teams) for f in (today, this_week))
+    today_counts, week_counts = _by_action(today), _by_action(this_week)
     result = []
     for limit in capacities:
         team = limit.rule_id.removeprefix("capacity.").removesuffix(".per_owner")
@@ -42,8 +57,8 @@ def remaining_capacities(
         per_owner = limit.group == "owner_id"
         day = declared.per_owner_per_day if per_owner else declared.per_day
         week = declared.per_owner_per_week if per_owner else declared.per_week
-        used_day = _used(today_counts, limit)
-        used_week = _used(week_counts, limit)
+        used_day = _used(today_counts, limit, teams)
+        used_week = _used(week_counts, limit, teams)
         groups = set(used_day) | set(used_week) | set(limit.limits)
         room = {
             group: _room(day, used_day.get(group, 0), week, used_week.get(group, 0))
@@ -53,30 +68,46 @@ def remaining_capacities(
     return result
 
 
-def _counts(decisions: pl.DataFrame, teams: dict[str, str | None]) -> list[dict[str, object]]:
-    """How many decisions share each combination of their values (few: one per action and
-    owner), with each action's ``team_id``, so that each limit sums a short list rather
-    than the decisions."""
+def _uses(decisions: pl.DataFrame) -> list[CapacityUse]:
     if decisions.height == 0:
         return []
-    if "decisions" in decisions.columns:
-        keys = [c for c in decisions.columns if c != "decisions"]
-        summed = decisions.group_by(keys).agg(pl.col("decisions").sum().alias("_n"))
-        counts = summed.to_dicts()
-    else:
-        counts = decisions.group_by(decisions.columns).len("_n").to_dicts()
-    return [{**row, "team_id": teams.get(str(row["action"]))} for row in counts]
+    owners = decisions["owner_id"].to_list() if "owner_id" in decisions.columns else repeat(None)
+    counts = decisions["decisions"].to_list() if "decisions" in decisions.columns else repeat(1)
+    return list(zip(decisions["action"].to_list(), owners, counts, strict=False))
 
 
-def _used(counts: list[dict[str, object]], limit: CapacityLimit) -> dict[str, int]:
+def _by_action(uses: Iterable[CapacityUse]) -> dict[str, dict[str | None, int]]:
+    """How many decisions of each action each owner has (so that each limit sums the few
+    owners of its own actions, rather than the decisions)."""
+    counts: dict[str, dict[str | None, int]] = {}
+    for action, owner, n in uses:
+        owners = counts.setdefault(action, {})
+        owners[owner] = owners.get(owner, 0) + n
+    return counts
+
+
+def _used(
+    counts: Mapping[str, Mapping[str | None, int]],
+    limit: CapacityLimit,
+    teams: Mapping[str, str | None],
+) -> dict[str, int]:
+    """How many decisions each group of ``limit`` used: per owner, or per team (the one
+    each decision's action belongs to)."""
     used: dict[str, int] = {}
-    for row in counts:
-        action, group, n = row["action"], row.get(limit.group), row["_n"]
-        assert isinstance(n, int)
-        concerned = action in limit.actions if limit.actions is not None else action != "no_action"
-        # A null group (an unowned account) always gets the limit's default, as in the filter.
-        if concerned and group is not None:
-            used[str(group)] = used.get(str(group), 0) + n
+    if limit.group not in ("owner_id", "team_id"):
+        return used
+    actions = limit.actions if limit.actions is not None else set(counts) - {"no_action"}
+    for action in actions & counts.keys():
+        if limit.group == "team_id":
+            team = teams.get(action)
+            if team is not None:
+                used[team] = used.get(team, 0) + sum(counts[action].values())
+            continue
+        for owner, n in counts[action].items():
+            # A null owner (an unowned account) always gets the limit's default, as in the
+            # filter.
+            if owner is not None:
+                used[owner] = used.get(owner, 0) + n
     return used
 
 

@@ -6,11 +6,11 @@ import io
 import json
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 import pyarrow.parquet as pq
-from sqlalchemy import Connection, Select, and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, func, insert, or_, select, update
 
 from nextmove.decisions.decision_log import with_model_versions
 from nextmove.errors import StoreError
@@ -36,66 +36,55 @@ class DecisionRepository:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
-    def start_run(
+    def add_run(
         self,
         *,
         mode: str,
         as_of: datetime,
         started_at: datetime,
+        finished_at: datetime,
         playbook_version: int | None,
         model_version: str,
+        accounts: int,
+        actions: int,
+        summary: str,
     ) -> int:
-        """Record a run that is starting; return its id (this takes the write lock)."""
-        query = (
-            insert(t.decision_runs)
-            .values(
-                mode=mode,
-                as_of=as_of,
-                started_at=started_at,
-                status="running",
-                playbook_version=playbook_version,
-                model_version=model_version,
-                accounts=0,
-                actions=0,
-                summary="{}",
-            )
-            .returning(t.decision_runs.c.run_id)
-        )
-        return int(self._connection.execute(query).scalar_one())
+        """Record a finished run, with its counts and summary; return its id.
 
-    def finish_run(
-        self, run_id: int, *, finished_at: datetime, accounts: int, actions: int, summary: str
-    ) -> None:
-        """Mark a run done with its counts and summary."""
-        self._connection.execute(
-            update(t.decision_runs)
-            .where(t.decision_runs.c.run_id == run_id)
-            .values(
-                status="done",
-                finished_at=finished_at,
-                accounts=accounts,
-                actions=actions,
-                summary=summary,
-            )
-        )
+        Its decisions, log and audit entry are stored in the same transaction, so no one
+        sees the run before it is whole (this takes the write lock).
+        """
+        values = {
+            "mode": mode,
+            "as_of": as_of,
+            "started_at": started_at,
+            "finished_at": finished_at,
+            "status": "done",
+            "playbook_version": playbook_version,
+            "model_version": model_version,
+            "accounts": accounts,
+            "actions": actions,
+            "summary": summary,
+        }
+        return int(self._connection.execute(_ADD_RUN, values).scalar_one())
 
-    def add_decisions(self, decisions: pl.DataFrame) -> None:
-        """Append decisions (every stored column but ``decision_id``), numbered in order.
+    def add_decisions(self, decisions: pl.DataFrame) -> pl.DataFrame:
+        """Append decisions (every stored column but ``decision_id``), numbered in order;
+        return them as stored, as :meth:`decisions` would read them back (newest first).
 
         The service stores the ones that ask for something here, and every one in the log.
         """
         if decisions.height == 0:
-            return
+            return pl.DataFrame(schema=_STORED_TYPES)
         if self._connection.dialect.name == "postgresql":
             self._connection.exec_driver_sql("LOCK TABLE decisions IN EXCLUSIVE MODE")
-        first = int(
-            self._connection.execute(
-                select(func.coalesce(func.max(t.decisions.c.decision_id), 0))
-            ).scalar_one()
+        first = int(self._connection.execute(_LAST_DECISION_ID).scalar_one())
+        numbered = decisions.select(
+            pl.int_range(first + 1, first + 1 + decisions.height, dtype=pl.Int64).alias(
+                "decision_id"
+            ),
+            *_STORED[1:],
         )
-        numbered = decisions.with_columns(
-            decision_id=pl.int_range(first + 1, first + 1 + decisions.height, dtype=pl.Int64)
-        ).select(_STORED)
         dialect = self._connection.dialect.name
         for start in range(0, numbered.height, _CHUNK):
             chunk = numbered.slice(start, _CHUNK)
@@ -106,6 +95,9 @@ class DecisionRepository:
                     f"{chunk.height - counts.inserted} decisions were not stored "
                     "(another run wrote at the same time?); nothing of this run was kept"
                 )
+        if numbered.schema != _STORED_TYPES:  # e.g. a run id given as a 32-bit literal
+            numbered = numbered.cast(_STORED_TYPES)
+        return numbered.reverse() if numbered.height > 1 else numbered
 
     def decisions(
         self, *, run_id: int | None = None, account_id: str | None = None, limit: int | None = None
@@ -123,60 +115,27 @@ class DecisionRepository:
 
     def capacity_used(
         self, since: datetime, until: datetime, *, day: tuple[datetime, datetime]
-    ) -> pl.DataFrame:
-        """Decisions that use capacity with ``since <= as_of < until``: action, owner_id,
-        and ``in_day``: whether ``day[0] <= as_of < day[1]``."""
-        table = t.decisions
-        in_day = and_(table.c.as_of >= day[0], table.c.as_of < day[1])
-        query = select(table.c.action, table.c.owner_id, in_day.label("in_day")).where(
-            table.c.as_of >= since,
-            table.c.as_of < until,
-            table.c.action != "no_action",
-            table.c.autonomy.in_(_USING_CAPACITY),
-        )
-        rows = self._connection.execute(query).all()
-        return pl.DataFrame(
-            {
-                "action": [row[0] for row in rows],
-                "owner_id": [row[1] for row in rows],
-                "in_day": [bool(row[2]) for row in rows],
-            },
-            schema={"action": pl.String, "owner_id": pl.String, "in_day": pl.Boolean},
-        )
-
-    def capacity_counts(
-        self, since: datetime, until: datetime, *, day: tuple[datetime, datetime]
-    ) -> pl.DataFrame:
-        """:meth:`capacity_used` counted: one row per action, owner_id and ``in_day``, with
-        how many ``decisions`` share them (a few rows, however many decisions there were)."""
-        table = t.decisions
-        in_day = and_(table.c.as_of >= day[0], table.c.as_of < day[1])
-        query = (
-            select(table.c.action, table.c.owner_id, in_day.label("in_day"), func.count())
-            .where(
-                table.c.as_of >= since,
-                table.c.as_of < until,
-                table.c.action != "no_action",
-                table.c.autonomy.in_(_USING_CAPACITY),
-            )
-            .group_by(table.c.action, table.c.owner_id, in_day)
-        )
-        rows = [(a, o, bool(d), int(n)) for a, o, d, n in self._connection.execute(query)]
-        schema = {
-            "action": pl.String(),
-            "owner_id": pl.String(),
-            "in_day": pl.Boolean(),
-            "decisions": pl.Int64(),
-        }
-        return frame_of_rows(rows, schema)
+    ) -> list[tuple[str, str | None, bool, int]]:
+        """How many decisions that use capacity were made with ``since <= as_of < until``:
+        (action, owner_id, ``in_day``, decisions) rows, a few however many decisions there
+        were, where ``in_day`` says whether ``day[0] <= as_of < day[1]``. Read from the
+        index on ``as_of`` alone: the decisions of other weeks cost nothing."""
+        bounds = {"since": since, "until": until, "day": day[0], "day_end": day[1]}
+        rows = self._connection.execute(_CAPACITY_USED, bounds)
+        return [(action, owner, bool(in_day), int(n)) for action, owner, in_day, n in rows]
 
     def touches(self, account_ids: list[str] | None = None) -> pl.DataFrame:
         """Actions that reached people: account_id, action, occurred_at (the decision's as_of).
 
         Until execution records what was sent, an ``auto`` decision counts as sent.
         """
-        query = _touches_query(by_account=account_ids is not None)
-        ids = {} if account_ids is None else {"account_ids": list(account_ids)}
+        ids: dict[str, Any]
+        if account_ids is not None and len(account_ids) == 1:  # an equality, not a list
+            query, ids = _touches_query("one"), {"account_id": account_ids[0]}
+        elif account_ids is not None:
+            query, ids = _touches_query("many"), {"account_ids": list(account_ids)}
+        else:
+            query, ids = _touches_query("all"), {}
         return frame_of_rows(self._connection.execute(query, ids).all(), _TOUCHES)
 
     def save_log(self, run_id: int, decisions: pl.DataFrame) -> None:
@@ -184,12 +143,17 @@ class DecisionRepository:
         buffer = io.BytesIO()
         if decisions.height > _SMALL_LOG:
             decisions.write_parquet(buffer, compression="zstd", compression_level=3)
-        else:  # a few rows (one account's run): pyarrow's writer has less to set up
-            pq.write_table(decisions.to_arrow(), buffer, compression="none")
-        self._connection.execute(
-            insert(t.decision_logs).values(
-                run_id=run_id, rows=decisions.height, content=buffer.getvalue()
+        else:  # a few rows (one account's run): pyarrow's writer has less to set up, and
+            # statistics and dictionaries of a few values would only be read past
+            pq.write_table(
+                decisions.to_arrow(),
+                buffer,
+                compression="none",
+                use_dictionary=False,
+                write_statistics=False,
             )
+        self._connection.execute(
+            _ADD_LOG, {"run_id": run_id, "rows": decisions.height, "content": buffer.getvalue()}
         )
 
     def log(self, run_id: int) -> pl.DataFrame:
@@ -298,21 +262,26 @@ class DecisionRepository:
 
     def active_model(self) -> dict[str, Any] | None:
         """Return the champion's parameters, or None when none was trained."""
-        models = t.models
-        row = self._connection.execute(
-            select(models.c.params).where(models.c.active.is_(True))
-        ).first()
+        row = self._connection.execute(_CHAMPION).first()
         return None if row is None else dict(json.loads(row[0]))
 
     def challenger_model(self) -> tuple[str, dict[str, Any]] | None:
         """Return the live challenger's version and parameters, or None."""
-        models = t.models
-        row = self._connection.execute(
-            select(models.c.model_version, models.c.params)
-            .where(models.c.status == ModelStatus.CHALLENGER.value)
-            .order_by(models.c.status_at.desc())
-        ).first()
+        row = self._connection.execute(_CHALLENGER).first()
         return None if row is None else (str(row[0]), dict(json.loads(row[1])))
+
+    def serving_models(
+        self,
+    ) -> tuple[dict[str, Any] | None, tuple[str, dict[str, Any]] | None]:
+        """Return :meth:`active_model` and :meth:`challenger_model`, read in one query."""
+        champion: dict[str, Any] | None = None
+        challenger: tuple[str, dict[str, Any]] | None = None
+        for version, params, active, status in self._connection.execute(_SERVING):
+            if active and champion is None:
+                champion = dict(json.loads(params))
+            elif status == ModelStatus.CHALLENGER.value and challenger is None:
+                challenger = (str(version), dict(json.loads(params)))
+        return champion, challenger
 
     def model_records(
         self, *, version: str | None = None, status: ModelStatus | None = None
@@ -364,6 +333,51 @@ def _with_run(frame: pl.DataFrame, run_id: int, model_version: str | None = None
     return framed if model_version is None else with_model_versions(framed, model_version)
 
 
+# Statements run again and again (every decision), built once: building one costs more
+# than running it.
+_ADD_RUN = insert(t.decision_runs).returning(t.decision_runs.c.run_id)
+_ADD_LOG = insert(t.decision_logs)
+_LAST_DECISION_ID = select(func.coalesce(func.max(t.decisions.c.decision_id), 0))
+_CHAMPION = select(t.models.c.params).where(t.models.c.active.is_(True))
+_CHALLENGER = (
+    select(t.models.c.model_version, t.models.c.params)
+    .where(t.models.c.status == ModelStatus.CHALLENGER.value)
+    .order_by(t.models.c.status_at.desc())
+)
+_SERVING = (
+    select(t.models.c.model_version, t.models.c.params, t.models.c.active, t.models.c.status)
+    .where(or_(t.models.c.active.is_(True), t.models.c.status == ModelStatus.CHALLENGER.value))
+    .order_by(t.models.c.status_at.desc())
+)
+_IN_DAY = and_(t.decisions.c.as_of >= bindparam("day"), t.decisions.c.as_of < bindparam("day_end"))
+# Counted per run (as_of) first, in the order of the index on (as_of, action, owner_id,
+# autonomy), which needs no sort however many decisions the week's batches made; then the
+# runs' counts (few, but one per real-time decision) are summed.
+_RUN_COUNTS = (
+    select(
+        t.decisions.c.action,
+        t.decisions.c.owner_id,
+        _IN_DAY.label("in_day"),
+        func.count().label("decisions"),
+    )
+    .where(
+        t.decisions.c.as_of >= bindparam("since"),
+        t.decisions.c.as_of < bindparam("until"),
+        t.decisions.c.action != "no_action",
+        # equalities, not a list: a list is expanded anew at every execution
+        or_(*(t.decisions.c.autonomy == level for level in _USING_CAPACITY)),
+    )
+    .group_by(t.decisions.c.as_of, t.decisions.c.action, t.decisions.c.owner_id)
+    .subquery()
+)
+_CAPACITY_USED = select(
+    _RUN_COUNTS.c.action,
+    _RUN_COUNTS.c.owner_id,
+    _RUN_COUNTS.c.in_day,
+    func.sum(_RUN_COUNTS.c.decisions),
+).group_by(_RUN_COUNTS.c.action, _RUN_COUNTS.c.owner_id, _RUN_COUNTS.c.in_day)
+
+
 _TOUCHES = {
     "account_id": pl.String(),
     "action": pl.String(),
@@ -371,15 +385,18 @@ _TOUCHES = {
 }
 
 
-@lru_cache(maxsize=2)
-def _touches_query(*, by_account: bool) -> Select[Any]:
-    """The query of :meth:`DecisionRepository.touches`, of the ``account_ids`` bound at
-    execution when ``by_account`` (built once: deciding one account reads it every call)."""
+@lru_cache(maxsize=3)
+def _touches_query(scope: Literal["all", "one", "many"]) -> Select[Any]:
+    """The query of :meth:`DecisionRepository.touches`: of every account, or of the one
+    ``account_id`` or the many ``account_ids`` bound at execution (built once: deciding one
+    account reads it every call)."""
     table = t.decisions
     query = select(table.c.account_id, table.c.action, table.c.as_of).where(
         table.c.action != "no_action", table.c.autonomy == "auto"
     )
-    if by_account:
+    if scope == "one":
+        query = query.where(table.c.account_id == bindparam("account_id"))
+    elif scope == "many":
         query = query.where(table.c.account_id.in_(bindparam("account_ids", expanding=True)))
     return query
 
@@ -399,3 +416,7 @@ def _polars_type(column_type: Any) -> pl.DataType:
         float: pl.Float64(),
         bool: pl.Boolean(),
     }.get(python, pl.String())
+
+
+_STORED_TYPES = pl.Schema({column.name: _polars_type(column.type) for column in t.decisions.c})
+"""The polars types the stored decisions read into."""

@@ -1,8 +1,9 @@
 """Use cases of the decisions part: decide (batch or one account). Learning — fitting,
 gating and the champion/challenger test — is in :mod:`nextmove.decisions.learn_service`.
 
-Each reads the store once, runs the pure pipeline, and stores what it decided in one
-transaction (with the run, and the run's audit entry): a run is stored whole or not at all.
+Each reads the store once (in one transaction: :func:`read_inputs`), runs the pure
+pipeline, and stores what it decided in one transaction (with the run, and the run's audit
+entry): a run is stored whole or not at all.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import polars as pl
 from sqlalchemy import Engine
 
 from nextmove.decisions.candidates import Catalog, catalog_of
-from nextmove.decisions.capacity import remaining_capacities
+from nextmove.decisions.capacity import CapacityUse, capacity_left
 from nextmove.decisions.challenger import ChampionChallenger
 from nextmove.decisions.compiled import PerPlaybook
 from nextmove.decisions.context import ContextInputs, build_context
@@ -32,22 +34,27 @@ from nextmove.learning.response import ResponseModel, prior_model
 from nextmove.playbook.model import AutonomyLevel, Playbook
 from nextmove.playbook.policy import GuardrailPolicy, guardrail_policy
 from nextmove.playbook.semantics import KnownCatalog, context_schema_for
-from nextmove.store import UnitOfWork
+from nextmove.store import UnitOfWork, joined
 
 __all__ = [
     "DecisionRun",
     "StoredHook",
+    "StoredInputs",
     "context_inputs",
     "decide",
     "model_for",
+    "read_inputs",
     "store_batch",
 ]
 
 _KINDS = ("accounts", "contacts", "products", "holdings", "opportunities", "signals", "outcomes")
+_FEW_TOUCHES = 1_000
+"""Up to this many touches, their channels are looked up in plain Python (less overhead)."""
 
 StoredHook = Callable[[UnitOfWork, int, pl.DataFrame], None]
 """Called inside the run's transaction with the unit of work, the run id and the stored
-acting decisions (with their ids), so the caller can enqueue work that commits with them."""
+acting decisions (with their ids, newest first), so the caller can enqueue work that
+commits with them."""
 
 
 @dataclass(frozen=True)
@@ -67,9 +74,49 @@ class DecisionRun:
         return self.batch.decisions
 
 
+@dataclass(frozen=True)
+class StoredInputs:
+    """What a run reads from the store: the accounts' records, the touches that reached
+    them, the champion's and the live challenger's parameters, and the capacity earlier
+    decisions used today and this week."""
+
+    frames: Mapping[str, pl.DataFrame]
+    touches: pl.DataFrame
+    champion: Mapping[str, Any] | None
+    challenger: tuple[str, Mapping[str, Any]] | None
+    used_today: list[CapacityUse]
+    used_this_week: list[CapacityUse]
+
+
+def read_inputs(
+    uow: UnitOfWork, *, as_of: datetime, account_ids: Sequence[str] | None = None
+) -> StoredInputs:
+    """Read what deciding every account (or ``account_ids``) as of ``as_of`` needs, in
+    the caller's transaction; NotFound when one of ``account_ids`` is not stored."""
+    frames = record_frames(engine=uow, kinds=_KINDS, account_ids=account_ids)
+    if account_ids is not None and frames["accounts"].height < len(set(account_ids)):
+        missing = sorted(set(account_ids) - set(frames["accounts"]["account_id"]))
+        raise NotFound(f"no account {', '.join(map(repr, missing))} is stored")
+    repository = DecisionRepository(uow.connection)
+    day = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC)
+    week = day - timedelta(days=day.weekday())
+    used = repository.capacity_used(
+        week, week + timedelta(days=7), day=(day, day + timedelta(days=1))
+    )
+    champion, challenger = repository.serving_models()
+    return StoredInputs(
+        frames=frames,
+        touches=repository.touches(None if account_ids is None else list(account_ids)),
+        champion=champion,
+        challenger=challenger,
+        used_today=[(action, owner, n) for action, owner, in_day, n in used if in_day],
+        used_this_week=[(action, owner, n) for action, owner, _in_day, n in used],
+    )
+
+
 def decide(
     *,
-    engine: Engine,
+    engine: Engine | UnitOfWork,
     actor: Actor,
     playbook: Playbook,
     playbook_version: int,
@@ -78,38 +125,31 @@ def decide(
     as_of: datetime,
     now: datetime,
     account_ids: Sequence[str] | None = None,
+    stored: StoredInputs | None = None,
     scorer: Scorer | None = None,
     on_stored: StoredHook | None = None,
 ) -> DecisionRun:
     """Decide every account (or ``account_ids``) as of ``as_of`` and store the decisions.
 
+    ``stored`` is what :func:`read_inputs` read for them; without it, it is read here.
+    Given the caller's unit of work, the run is stored in it and the caller commits.
     ``scorer`` replaces the engine's response model (a challenger policy, a baseline);
     ``on_stored`` runs inside the storing transaction (see ``StoredHook``).
     """
     mode = "batch" if account_ids is None else "realtime"
-    frames = record_frames(engine=engine, kinds=_KINDS, account_ids=account_ids)
-    if account_ids is not None and frames["accounts"].height < len(set(account_ids)):
-        missing = sorted(set(account_ids) - set(frames["accounts"]["account_id"]))
-        raise NotFound(f"no account {', '.join(map(repr, missing))} is stored")
-    with UnitOfWork(engine) as uow:
-        repository = DecisionRepository(uow.connection)
-        touches = repository.touches(None if account_ids is None else list(account_ids))
-        stored_model = repository.active_model()
-        challenger = repository.challenger_model()
-        day = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC)
-        week = day - timedelta(days=day.weekday())
-        used = repository.capacity_counts(
-            week, week + timedelta(days=7), day=(day, day + timedelta(days=1))
-        )
-    counted = ["action", "owner_id", "decisions"]
-    used_today, used_week = used.filter("in_day")[counted], used[counted]
+    if stored is None:
+        with joined(engine) as uow:
+            stored = read_inputs(uow, as_of=as_of, account_ids=account_ids)
+    frames = stored.frames
     catalog = catalog_of(frames["products"])
-    context = build_context(context_inputs(frames, touches, playbook), playbook, as_of)
+    context = build_context(context_inputs(frames, stored.touches, playbook), playbook, as_of)
     policy = _POLICY(playbook, (catalog.product_ids, frozenset(kill_switches)))
     model = serving_scorer(
-        model_for(stored_model, playbook, catalog), challenger, playbook, catalog
+        model_for(stored.champion, playbook, catalog), stored.challenger, playbook, catalog
     )
-    capacities = remaining_capacities(playbook, policy.capacities, used_today, used_week)
+    capacities = capacity_left(
+        playbook, policy.capacities, stored.used_today, stored.used_this_week
+    )
     batch = decide_accounts(
         context,
         playbook,
@@ -137,11 +177,18 @@ def context_inputs(
     channel (``none`` for an action the playbook no longer has), with no contact.
     """
     channels = {name: action.channel.value for name, action in playbook.actions.items()}
-    touched = touches.select(
-        "account_id",
-        contact_id=pl.lit(None, dtype=pl.String),
-        channel=pl.col("action").replace_strict(channels, default="none"),
-        occurred_at="occurred_at",
+    if touches.height <= _FEW_TOUCHES:  # one account's: a polars mapping costs more to set up
+        names = [channels.get(action, "none") for action in touches["action"].to_list()]
+        channel = pl.Series("channel", names, dtype=pl.String)
+    else:
+        channel = touches["action"].replace_strict(channels, default="none")
+    touched = pl.DataFrame(
+        [
+            touches["account_id"],
+            pl.Series("contact_id", [None] * touches.height, dtype=pl.String),
+            channel.alias("channel"),
+            touches["occurred_at"],
+        ]
     )
     return ContextInputs(
         accounts=frames["accounts"],
@@ -210,7 +257,7 @@ def serving_scorer(
 
 
 def store_batch(
-    engine: Engine,
+    engine: Engine | UnitOfWork,
     actor: Actor,
     batch: DecisionBatch,
     mode: str,
@@ -219,59 +266,81 @@ def store_batch(
     *,
     on_stored: StoredHook | None = None,
 ) -> int:
-    """Store a batch as a run, its log and its acting decisions, audited; return the run id."""
+    """Store a batch as a run, its log and its acting decisions, audited; return the run id.
+
+    In a transaction of its own, committed here; or in the caller's unit of work, which the
+    caller commits.
+    """
     decisions = batch.decisions
-    acting = decisions.filter(pl.col("action") != "no_action")
+    acting = _acting(decisions)
     summary = {
         **batch.summary,
-        "shadow_prices": batch.shadow_prices.filter(pl.col("binding")).to_dicts(),
-        "blocked": batch.blocked.with_columns(pl.col("rule_id").cast(pl.String)).to_dicts(),
+        "shadow_prices": _rows(batch.shadow_prices, pl.col("binding")),
+        "blocked": _rows(batch.blocked),  # rule ids (an enum) come out as text
     }
-    with UnitOfWork(engine) as uow:
+    details: dict[str, object] = {
+        "mode": mode,
+        "as_of": batch.as_of.isoformat(),
+        "model_version": batch.model_version,
+        "accounts": decisions.height,
+        "actions": acting.height,
+        "by_action": batch.summary.get("by_action", {}),
+    }
+    if mode == "realtime" and decisions.height == 1:
+        decision = decisions.row(0, named=True)
+        del decision["reasons"]
+        details["decision"] = decision
+    with joined(engine) as uow:
         repository = DecisionRepository(uow.connection)
-        run_id = repository.start_run(
+        run_id = repository.add_run(
             mode=mode,
             as_of=batch.as_of,
             started_at=now,
+            finished_at=now,
             playbook_version=playbook_version,
             model_version=batch.model_version,
-        )
-        repository.add_decisions(
-            acting.with_columns(
-                run_id=pl.lit(run_id),
-                as_of=pl.lit(batch.as_of, dtype=pl.Datetime("us", "UTC")),
-                playbook_version=pl.lit(playbook_version),
-                model_version=acting["model_version"]
-                if "model_version" in acting.columns
-                else pl.lit(batch.model_version),
-            )
+            accounts=decisions.height,
+            actions=acting.height,
+            summary=json.dumps(summary, default=str),
         )
         repository.save_log(run_id, decisions)
-        if on_stored is not None and acting.height:
-            on_stored(uow, run_id, repository.decisions(run_id=run_id))
-        text = json.dumps(summary, default=str)
-        repository.finish_run(
-            run_id, finished_at=now, accounts=decisions.height, actions=acting.height, summary=text
-        )
-        details: dict[str, object] = {
-            "run_id": run_id,
-            "mode": mode,
-            "as_of": batch.as_of.isoformat(),
-            "model_version": batch.model_version,
-            "accounts": decisions.height,
-            "actions": acting.height,
-            "by_action": batch.summary.get("by_action", {}),
-        }
-        if mode == "realtime" and decisions.height == 1:
-            details["decision"] = decisions.drop("reasons").to_dicts()[0]
+        if acting.height:
+            stored = repository.add_decisions(
+                acting.with_columns(
+                    run_id=pl.lit(run_id, dtype=pl.Int64),
+                    as_of=pl.lit(batch.as_of, dtype=pl.Datetime("us", "UTC")),
+                    playbook_version=pl.lit(playbook_version, dtype=pl.Int64),
+                    model_version=acting["model_version"]
+                    if "model_version" in acting.columns
+                    else pl.lit(batch.model_version),
+                )
+            )
+            if on_stored is not None:
+                on_stored(uow, run_id, stored)
         record_audit(
             uow,
             actor=actor,
             action="decision.run",
             subject=f"decision_run:{run_id}",
-            details=json.loads(json.dumps(details, default=str)),
+            details=json.loads(json.dumps({"run_id": run_id, **details}, default=str)),
             occurred_at=now,
             playbook_version=playbook_version,
         )
-        uow.commit()
     return run_id
+
+
+def _acting(decisions: pl.DataFrame) -> pl.DataFrame:
+    """The decisions that ask for something (all or none of one account's: no filter)."""
+    asking = decisions["action"] != "no_action"
+    count = asking.sum()
+    if count == decisions.height:
+        return decisions
+    return decisions.clear() if count == 0 else decisions.filter(asking)
+
+
+def _rows(frame: pl.DataFrame, where: pl.Expr | None = None) -> list[dict[str, Any]]:
+    """The rows of ``frame`` (``where`` holds) as dictionaries; an empty frame, as most of a
+    small run's are, costs no query."""
+    if frame.height == 0:
+        return []
+    return (frame if where is None else frame.filter(where)).to_dicts()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 from sqlalchemy import (
@@ -33,9 +33,12 @@ __all__ = ["FoundationRepository", "frame_of_rows"]
 
 _VALUE_LIMIT = 500
 _BULK_ROWS = 500_000
-_FEW_ROWS = 1_000
+_FEW_ROWS = 100
 """Up to this many rows, a frame is built row by row (less overhead); beyond, column by
 column (faster per row)."""
+_UTC = pl.Datetime("us", "UTC")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 _RECORD_TABLES: dict[str, Table] = {
     "teams": t.teams,
     "owners": t.owners,
@@ -128,9 +131,14 @@ class FoundationRepository:
     ) -> pl.DataFrame:
         """Return stored records of ``kind`` as a polars frame (all rows, or those of
         ``account_ids`` for a kind that belongs to accounts)."""
-        by_account = account_ids is not None and "account_id" in _RECORD_TABLES[kind].c
-        query, schema = _records_query(kind, tuple(columns or ()), by_account=by_account)
-        ids = {"account_ids": list(account_ids or ())} if by_account else {}
+        scope: _Scope = "all"
+        ids: dict[str, Any] = {}
+        if account_ids is not None and "account_id" in _RECORD_TABLES[kind].c:
+            if len(account_ids) == 1:
+                scope, ids = "one", {"account_id": account_ids[0]}
+            else:
+                scope, ids = "many", {"account_ids": list(account_ids)}
+        query, schema = _records_query(kind, tuple(columns or ()), scope)
         return frame_of_rows(self._connection.execute(query, ids).all(), schema)
 
     def last_signal_at(self) -> pl.DataFrame:
@@ -277,29 +285,76 @@ class FoundationRepository:
         )
 
 
+_Scope = Literal["all", "one", "many"]
+"""Which records a query reads: all, or those of the one ``account_id`` or of the many
+``account_ids`` bound at execution."""
+
+
 @lru_cache(maxsize=64)
 def _records_query(
-    kind: str, columns: tuple[str, ...], *, by_account: bool
+    kind: str, columns: tuple[str, ...], scope: _Scope
 ) -> tuple[Select[Any], dict[str, pl.DataType]]:
-    """The query of ``kind``'s records (``columns``, or all), of the ``account_ids`` bound at
-    execution when ``by_account``, and the polars types it reads into. Built once: deciding
-    one account reads seven kinds a call, and building a query costs more than running it.
+    """The query of ``kind``'s records (``columns``, or all) in ``scope``, and the polars
+    types it reads into. Built once: deciding one account reads seven kinds a call, and
+    building a query costs more than running it (and an equality less than a list).
     """
     table = _RECORD_TABLES[kind]
     chosen = [table.c[c] for c in columns] if columns else list(table.c)
     query = select(*chosen)
-    if by_account:
+    if scope == "one":
+        query = query.where(table.c.account_id == bindparam("account_id"))
+    elif scope == "many":
         query = query.where(table.c.account_id.in_(bindparam("account_ids", expanding=True)))
     return query, {column.name: _polars_type(column.type) for column in chosen}
 
 
 def frame_of_rows(rows: Sequence[Sequence[Any]], schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
     """Rows of a query as a polars frame of ``schema`` (its columns in the rows' order)."""
+    key = tuple(schema.items())
+    if not rows:  # often, for one account's records: a copy of a cached empty frame
+        return _empty_frame(key).clear()
     if len(rows) <= _FEW_ROWS:  # one account's records: row by row costs a fraction
-        return pl.DataFrame(rows, schema=dict(schema), orient="row")
+        last = _LAST_FEW.get(key)
+        if last is not None and last[0] == rows:  # the catalog, read on every decision
+            return last[1].clone()
+        frame = pl.DataFrame(rows, schema=dict(schema), orient="row")
+        _LAST_FEW[key] = (rows, frame)
+        return frame
     return pl.DataFrame(
-        {name: [row[i] for row in rows] for i, name in enumerate(schema)}, schema=dict(schema)
+        [
+            _series(name, [row[i] for row in rows], dtype)
+            for i, (name, dtype) in enumerate(schema.items())
+        ]
     )
+
+
+_Schema = tuple[tuple[str, pl.DataType], ...]
+_LAST_FEW: dict[_Schema, tuple[Sequence[Sequence[Any]], pl.DataFrame]] = {}
+"""The last few rows made into a frame of each schema, and that frame: the same rows again
+(products, owners) make the same frame, for a copy of it."""
+
+
+@lru_cache(maxsize=256)
+def _empty_frame(schema: _Schema) -> pl.DataFrame:
+    return pl.DataFrame(schema=dict(schema))
+
+
+def _series(name: str, values: Sequence[Any], dtype: pl.DataType) -> pl.Series:
+    """One column of a query's rows as a series of ``dtype``."""
+    if dtype == _UTC:
+        # polars converts aware datetimes one at a time, slowly: hand it whole microseconds
+        # since the epoch instead (the same instants).
+        try:
+            micros = [
+                None if value is None else (value - _EPOCH) // _MICROSECOND for value in values
+            ]
+        except TypeError:  # a naive datetime: let polars say what it makes of it
+            return pl.Series(name, values, dtype=dtype)
+        return pl.Series(name, micros, dtype=pl.Int64).cast(dtype)
+    try:
+        return pl.Series(name, values, dtype=dtype)
+    except TypeError:  # a value of another type (SQLite's columns take any): convert it
+        return pl.Series(name, values, dtype=dtype, strict=False)
 
 
 def _polars_type(column_type: Any) -> pl.DataType:

@@ -30,7 +30,7 @@ from nextmove.foundation.readiness import (
 from nextmove.foundation.repository import FoundationRepository
 from nextmove.foundation.schema import RecordSchema, record_schema
 from nextmove.foundation.validation import ROW, error_frame
-from nextmove.store import PreparedBatch, UnitOfWork, WriteCounts, prepare_batch
+from nextmove.store import PreparedBatch, UnitOfWork, WriteCounts, prepare_batch, reading
 
 __all__ = [
     "Progress",
@@ -401,12 +401,16 @@ def find_duplicates(*, engine: Engine, limit: int | None = None) -> list[Duplica
 
 
 def record_frames(
-    *, engine: Engine, kinds: Sequence[str], account_ids: Sequence[str] | None = None
+    *,
+    engine: Engine | UnitOfWork,
+    kinds: Sequence[str],
+    account_ids: Sequence[str] | None = None,
 ) -> dict[str, pl.DataFrame]:
     """Return the stored records of each kind, all or only those of ``account_ids``.
 
-    Read in one transaction, so the frames agree with each other.
+    Read in one transaction (the caller's, given its unit of work), so the frames agree
+    with each other.
     """
-    with UnitOfWork(engine) as uow:
-        repository = FoundationRepository(uow.connection)
+    with reading(engine) as connection:
+        repository = FoundationRepository(connection)
         return {kind: repository.frame(kind, account_ids=account_ids) for kind in kinds}

@@ -34,6 +34,22 @@ __all__ = [
 
 _AUDIT_PAGE = 1_000
 
+# Statements every decision runs, built once (building one costs more than running it).
+_COUNT_USERS = select(func.count()).select_from(t.users)
+_LOCK_AUDIT_HEAD = text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.audit_log'))")
+_AUDIT_HEAD = select(t.audit_log).order_by(t.audit_log.c.seq.desc()).limit(1)
+_ADD_AUDIT_ENTRY = insert(t.audit_log)
+_ENGAGED_KILL_SWITCHES = (
+    select(t.kill_switches)
+    .where(t.kill_switches.c.engaged.is_(True))
+    .order_by(t.kill_switches.c.scope, t.kill_switches.c.target)
+)
+_OPEN_DEMOTIONS = (
+    select(t.autonomy_demotions)
+    .where(t.autonomy_demotions.c.restored_at.is_(None))
+    .order_by(t.autonomy_demotions.c.demotion_id)
+)
+
 
 def _is_postgres(connection: Connection) -> bool:
     return connection.dialect.name == "postgresql"
@@ -55,7 +71,7 @@ class UserRepository:
 
     def count(self) -> int:
         """Return how many users exist, active or not."""
-        return int(self._connection.execute(select(func.count()).select_from(t.users)).scalar_one())
+        return int(self._connection.execute(_COUNT_USERS).scalar_one())
 
     def count_active(self, role: str) -> int:
         """Return how many active users hold ``role``."""
@@ -129,19 +145,16 @@ class AuditRepository:
         let a waiting writer read a stale head). SQLite: the write transaction serialises.
         """
         if _is_postgres(self._connection):
-            self._connection.execute(
-                text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.audit_log'))")
-            )
+            self._connection.execute(_LOCK_AUDIT_HEAD)
 
     def last(self) -> AuditEntry | None:
         """Return the newest entry, or None when the log is empty."""
-        query = select(t.audit_log).order_by(t.audit_log.c.seq.desc()).limit(1)
-        row = self._connection.execute(query).one_or_none()
+        row = self._connection.execute(_AUDIT_HEAD).one_or_none()
         return _audit_entry(row) if row else None
 
     def add(self, entry: AuditEntry) -> None:
         """Append a sealed entry (its seq and hashes already computed)."""
-        self._connection.execute(insert(t.audit_log).values(**entry.model_dump()))
+        self._connection.execute(_ADD_AUDIT_ENTRY, entry.model_dump())
 
     def newest(self, limit: int, action: str | None = None) -> list[AuditEntry]:
         """Return up to ``limit`` entries, newest first, optionally of one action."""
@@ -204,11 +217,8 @@ class KillSwitchRepository:
 
     def engaged(self) -> list[KillSwitch]:
         """Return every engaged switch, by scope and target."""
-        table = t.kill_switches
-        query = (
-            select(table).where(table.c.engaged.is_(True)).order_by(table.c.scope, table.c.target)
-        )
-        return [KillSwitch.model_validate(row._asdict()) for row in self._connection.execute(query)]
+        rows = self._connection.execute(_ENGAGED_KILL_SWITCHES)
+        return [KillSwitch.model_validate(row._asdict()) for row in rows]
 
 
 class ApprovalRepository:
@@ -397,9 +407,7 @@ class DemotionRepository:
 
     def all_active(self) -> list[AutonomyDemotion]:
         """Return every open demotion, oldest first."""
-        table = t.autonomy_demotions
-        query = select(table).where(table.c.restored_at.is_(None)).order_by(table.c.demotion_id)
-        return [_demotion(row) for row in self._connection.execute(query)]
+        return [_demotion(row) for row in self._connection.execute(_OPEN_DEMOTIONS)]
 
     def history(self, limit: int) -> list[AutonomyDemotion]:
         """Return the newest ``limit`` demotions, open or restored, newest first."""

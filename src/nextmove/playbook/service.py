@@ -16,7 +16,7 @@ from nextmove.playbook.loader import LoadedPlaybook, load_playbook, problems_err
 from nextmove.playbook.model import PlaybookVersion, Problem
 from nextmove.playbook.repository import PlaybookRepository
 from nextmove.playbook.semantics import KnownCatalog, check_semantics, context_schema_for
-from nextmove.store import UnitOfWork
+from nextmove.store import UnitOfWork, reading
 
 __all__ = [
     "AppliedPlaybook",
@@ -151,10 +151,11 @@ def history(*, engine: Engine, limit: int | None = None) -> list[PlaybookVersion
         return PlaybookRepository(uow.connection).history(limit)
 
 
-def active(*, engine: Engine) -> PlaybookVersion | None:
-    """Return the active (newest) version, or None when no playbook was applied yet."""
-    with UnitOfWork(engine) as uow:
-        return PlaybookRepository(uow.connection).latest()
+def active(*, engine: Engine | UnitOfWork) -> PlaybookVersion | None:
+    """Return the active (newest) version, or None when no playbook was applied yet
+    (read in the caller's transaction, given its unit of work)."""
+    with reading(engine) as connection:
+        return PlaybookRepository(connection).latest()
 
 
 def get(*, engine: Engine, version: int) -> PlaybookVersion:

@@ -3,7 +3,7 @@
 from nextmove.store.bulk import PreparedBatch, WriteCounts, prepare_batch, write_batch
 from nextmove.store.database import create_database_engine, is_sqlite
 from nextmove.store.migrate import current_revision, head_revision, upgrade
-from nextmove.store.unit_of_work import UnitOfWork
+from nextmove.store.unit_of_work import UnitOfWork, joined, reading
 
 __all__ = [
     "PreparedBatch",
@@ -13,7 +13,9 @@ __all__ = [
     "current_revision",
     "head_revision",
     "is_sqlite",
+    "joined",
     "prepare_batch",
+    "reading",
     "upgrade",
     "write_batch",
 ]

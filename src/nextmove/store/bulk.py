@@ -66,7 +66,8 @@ def prepare_batch(dialect: str, frame: pl.DataFrame, key: Sequence[str]) -> Prep
         _as_text_columns(frame, bool_as_int=False).write_csv(buffer, include_header=False)
         return PreparedBatch(frame=frame, key=tuple(key), payload=buffer.getvalue())
     # Inserting in key order touches each page of the key's B-tree once per batch.
-    rows = _as_text_columns(frame.sort(key), bool_as_int=True).rows()
+    ordered = frame.sort(key) if frame.height > 1 else frame
+    rows = _as_text_columns(ordered, bool_as_int=True).rows()
     return PreparedBatch(frame=frame, key=tuple(key), payload=rows)
 
 

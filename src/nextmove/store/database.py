@@ -60,4 +60,10 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_sqlite(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    driver = connection.connection.driver_connection
+    if isinstance(driver, sqlite3.Connection):
+        # Straight to the driver, a fraction of a statement through SQLAlchemy: every
+        # transaction (a real-time decision has two) begins here.
+        driver.execute("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN")

@@ -380,6 +380,8 @@ decisions = Table(
     Column("reasons", Text, nullable=False),
     Column("playbook_version", Integer),
     Column("model_version", String(64), nullable=False),
+    # Every decision counts the capacity used this week: by time, then what it counts.
+    Index(None, "as_of", "action", "owner_id", "autonomy"),
 )
 
 # Every decision of a run as one compressed Parquet file: a million decisions land in
@@ -445,6 +447,8 @@ outbox = Table(
     Column("claimed_at", UtcDateTime),
     Column("sent_at", UtcDateTime),
     Index(None, "status", "next_attempt_at"),
+    # Acting on decisions counts the work each person got today: by time, then assignee.
+    Index(None, "created_at", "assignee"),
 )
 
 # --- the agent loop ---------------------------------------------------------------------
