@@ -1268,8 +1268,11 @@ def _gauge_columns(
     # The chosen rows' values (NaN, and null read as NaN: null), found among the candidates.
     value = np.full(n, np.nan)
     some = chosen >= 0
-    order = np.argsort(candidates, kind="stable")
-    value[some] = values[order][np.searchsorted(candidates[order], chosen[some])]
+    if len(candidates) <= _FEW_ROWS:  # found among the candidates, without a query
+        order = np.argsort(candidates, kind="stable")
+        value[some] = values[order][np.searchsorted(candidates[order], chosen[some])]
+    else:  # gathered from the column: cheaper than sorting many candidates
+        value[some] = _floats(events.conformed["value"].gather(chosen[some]))
     return {names.value: value, names.days_since: _days_since(latest, clock.now)}
 
 
