@@ -12,7 +12,14 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-__all__ = ["at_positions", "frame_at_positions", "nulls_filled", "rows_where", "typed_nulls"]
+__all__ = [
+    "at_positions",
+    "frame_at_positions",
+    "nulls_filled",
+    "rows_where",
+    "take_rows",
+    "typed_nulls",
+]
 
 Ints = npt.NDArray[np.int64]
 
@@ -41,7 +48,20 @@ def frame_at_positions(frame: pl.DataFrame, positions: Ints) -> pl.DataFrame:
 
 def rows_where(frame: pl.DataFrame, mask: pl.Series) -> pl.DataFrame:
     """``frame.filter(mask)``: the rows where ``mask`` is true (not false or null)."""
-    return frame[np.flatnonzero(nulls_filled(mask, False).to_numpy())]
+    return take_rows(frame, np.flatnonzero(nulls_filled(mask, False).to_numpy()))
+
+
+def take_rows(frame: pl.DataFrame, positions: Ints) -> pl.DataFrame:
+    """``frame[positions]``, without a gather when the positions are none, or one run of
+    rows in order (a slice): a gather costs tens of microseconds on a wide frame, however
+    few rows it takes."""
+    if not len(positions):
+        return frame.clear()
+    first = int(positions[0])
+    if len(positions) == 1 or (np.diff(positions) == 1).all():
+        if 0 <= first and first + len(positions) <= frame.height:
+            return frame.slice(first, len(positions))
+    return frame[positions]
 
 
 def typed_nulls(name: str, dtype: pl.DataType, length: int) -> pl.Series:

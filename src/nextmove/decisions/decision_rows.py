@@ -13,7 +13,7 @@ import polars as pl
 
 from nextmove.decisions.columns import frame_at_positions
 from nextmove.decisions.ranking import CandidateTable
-from nextmove.decisions.reasons import offer_text, reasons_column
+from nextmove.decisions.reasons import offer_text, offer_words, reasons_column
 from nextmove.decisions.screening import BlockedCandidates
 from nextmove.playbook.model import AutonomyLevel
 
@@ -58,8 +58,7 @@ def decision_rows(
     if (runner_up < 0).all():  # none (deciding one account, often)
         runner_text = pl.Series("runner_up", [None], dtype=pl.String).new_from_index(0, n)
     else:
-        runners = frame_at_positions(allowed["action", "product_id", "expected_value"], runner_up)
-        runner_text = runners.select(_offer()).to_series()
+        runner_text = _runner_texts(allowed, runner_up)
     facts = pl.DataFrame(
         [
             picked["action"],
@@ -99,10 +98,24 @@ def _offer() -> pl.Expr:
     return offer_text(pl.col("action"), pl.col("product_id"), pl.col("expected_value"))
 
 
+def _runner_texts(allowed: pl.DataFrame, runner_up: Ints) -> pl.Series:
+    """Each account's runner-up in a few words (null: none); worded in Python for a few."""
+    if len(runner_up) <= _FEW:
+        listed = [allowed[c].to_list() for c in ("action", "product_id", "expected_value")]
+        try:
+            words = [None if at < 0 else offer_words(*(c[at] for c in listed)) for at in runner_up]
+            return pl.Series("runner_up", words, dtype=pl.String)
+        except ValueError:  # a value polars words its own way
+            pass
+    runners = frame_at_positions(allowed["action", "product_id", "expected_value"], runner_up)
+    return runners.select(_offer()).to_series()
+
+
 def _picked(chosen: pl.DataFrame, position: Ints) -> pl.DataFrame:
     """What each account's decision takes from its chosen candidate (-1: none, no_action)."""
     if not chosen.height:  # nothing chosen: no_action everywhere, without a query
-        nothing = _nothing_chosen(tuple(chosen.schema[name] for name in _DECIDED))
+        schema = chosen.schema  # built anew on each access
+        nothing = _nothing_chosen(tuple(schema[name] for name in _DECIDED))
         if len(position) == 1:  # one account
             return nothing
         return pl.DataFrame([column.new_from_index(0, len(position)) for column in nothing])

@@ -34,7 +34,7 @@ from scipy.special import ndtr
 
 from nextmove.decisions.allocation import Capacity, allocate
 from nextmove.decisions.candidates import ActionSpec, Catalog, action_specs
-from nextmove.decisions.columns import nulls_filled, rows_where
+from nextmove.decisions.columns import nulls_filled, rows_where, take_rows
 from nextmove.decisions.context import AccountContext
 from nextmove.decisions.decision_rows import Draws, decision_rows, summary_of
 from nextmove.decisions.scoring import ModelScorer, Scorer, Scores
@@ -128,7 +128,7 @@ def decide_accounts(
     allowed = _with_confidence(screened.allowed, scored, specs)
     holdout = in_holdout(frame["account_id"], playbook.measurement.holdout_share)
     clearing = _options(allowed, playbook, holdout, specs)
-    options = allowed[clearing]
+    options = take_rows(allowed, clearing)
     epsilon = playbook.measurement.exploration_budget
     explore_draw, pick_draw = exploration_draws(frame["account_id"], context.as_of)
     explores = (explore_draw < epsilon) & ~holdout
@@ -326,16 +326,18 @@ def _allocate(
     taken = explored
     remaining = _less(limits, taken)
     deciding = (
-        options[np.flatnonzero(~explores[options["row"].to_numpy()])] if options.height else options
+        take_rows(options, np.flatnonzero(~explores[options["row"].to_numpy()]))
+        if options.height
+        else options
     )
     if deciding.height == 0:
-        return pl.concat([taken, deciding], how="diagonal_relaxed"), _NO_PRICES
+        return _after(taken, deciding), _NO_PRICES
     demand = _demand(deciding, remaining)
     finite = np.isfinite(deciding["score"].to_numpy()).all()  # else allocate() says why not
     if deciding.height <= _FEW and finite and not demand.binds():
         # Nothing to weigh: each account takes its best option, as the allocation would.
         best = _best_positions(deciding)
-        return _after(taken, deciding[best]), _unpriced(demand, best)
+        return _after(taken, take_rows(deciding, best)), _unpriced(demand, best)
     numbered = deciding.with_row_index("option")
     ranked = numbered.select("account_id", "option", pl.col("score").alias("value")).hstack(
         [demand.uses]
@@ -443,12 +445,12 @@ def _explorable(allowed: pl.DataFrame, options: Ints) -> pl.DataFrame:
     drawn[options] = True
     at = np.flatnonzero(drawn)
     order = np.lexsort((allowed["action_index"].to_numpy()[at], allowed["row"].to_numpy()[at]))
-    return allowed[at[order]]
+    return take_rows(allowed, at[order])
 
 
 def _exploration_picks(allowed: pl.DataFrame, explores: Bools, draw: Floats) -> pl.DataFrame:
     """The option each exploring account draws (dropped when it drew doing nothing)."""
-    pool = allowed[np.flatnonzero(explores[allowed["row"].to_numpy()])]
+    pool = take_rows(allowed, np.flatnonzero(explores[allowed["row"].to_numpy()]))
     if pool.height == 0:  # the usual case when deciding one account
         return pool.hstack([pl.Series("explored", [], dtype=pl.Boolean)])
     # The account's options in order of action name: doing nothing is the last slot.

@@ -19,6 +19,7 @@ a second.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from functools import cache
@@ -27,7 +28,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-__all__ = ["REASON_FACTS", "json_lists", "offer_text", "reasons_column"]
+__all__ = ["REASON_FACTS", "json_lists", "offer_text", "offer_words", "reasons_column"]
 
 NO_ACTION = "no_action"
 
@@ -59,6 +60,10 @@ def reasons_column(facts: pl.DataFrame) -> pl.Series:
     acting = facts["action"] != NO_ACTION
     acting = acting.fill_null(False) if acting.null_count() else acting
     rows = np.flatnonzero(acting.to_numpy())
+    if not len(rows) and facts.height <= _FEW:
+        idle = _idle_reasons(facts)
+        if idle is not None:
+            return pl.Series("reasons", idle, dtype=pl.String)
     if len(rows) in (0, facts.height):  # one kind of row (one account's, always)
         encoded = facts.select(_reasons("acting" if len(rows) else "idle"))
         return encoded.to_series().alias("reasons")
@@ -109,24 +114,83 @@ def _idle_why() -> pl.Expr:
     told = ~holdout & ~explored & (pl.col("had_option") | runner_up.is_not_null())
     opening = (
         pl.when(holdout)
-        .then(pl.lit("held out: part of the control group that proves impact"))
+        .then(pl.lit(_OPENINGS["holdout"]))
         .when(explored)
-        .then(pl.lit("exploring: doing nothing was drawn at random"))
+        .then(pl.lit(_OPENINGS["explored"]))
         .when(pl.col("had_option"))
-        .then(pl.lit("capacity went to moves worth more; the best here was "))
+        .then(pl.lit(_OPENINGS["had_option"]))
         .when(runner_up.is_not_null())
-        .then(
-            pl.lit(
-                "no move cleared the playbook's thresholds (least value and confidence); "
-                "the best was "
-            )
-        )
+        .then(pl.lit(_OPENINGS["runner_up"]))
         .when(pl.col("blocked") != "[]")
-        .then(pl.lit("every possible move was blocked by a rule"))
-        .otherwise(pl.lit("nothing the account could buy fits any motion"))
+        .then(pl.lit(_OPENINGS["blocked"]))
+        .otherwise(pl.lit(_OPENINGS["nothing"]))
     )
     # One concatenation for every row: the runner-up ends the texts that name it.
     return pl.concat_str(opening, pl.when(told).then(runner_up).otherwise(pl.lit("")))
+
+
+_FEW = 100
+"""Up to this many idle decisions, their reasons are written in Python (no query)."""
+_OPENINGS = {
+    "holdout": "held out: part of the control group that proves impact",
+    "explored": "exploring: doing nothing was drawn at random",
+    "had_option": "capacity went to moves worth more; the best here was ",
+    "runner_up": "no move cleared the playbook's thresholds (least value and confidence); "
+    "the best was ",
+    "blocked": "every possible move was blocked by a rule",
+    "nothing": "nothing the account could buy fits any motion",
+}
+
+
+def _idle_reasons(facts: pl.DataFrame) -> list[str | None] | None:
+    """The reasons :func:`_idle_why` and :func:`_reasons` give idle rows, written in
+    Python; None when a flag is null or a text would need JSON escapes (polars then)."""
+    found: list[str | None] = []
+    columns = ("runner_up", "holdout", "explored", "had_option", "blocked")
+    for runner_up, holdout, explored, had_option, blocked in zip(
+        *(facts[name].to_list() for name in columns), strict=True
+    ):
+        if holdout is None or explored is None or had_option is None:
+            return None
+        if runner_up is not None and not _PLAIN.fullmatch(runner_up):
+            return None
+        if blocked is None:  # concatenated with null: null
+            found.append(None)
+            continue
+        why: str | None = _OPENINGS[
+            _idle_opening(holdout, explored, had_option, runner_up, blocked)
+        ]
+        if not holdout and not explored and (had_option or runner_up is not None):
+            why = None if runner_up is None else f"{why}{runner_up}"
+        found.append(
+            f'{{"why":{_quoted(why)},"runner_up":{_quoted(runner_up)},"blocked":{blocked},'
+            f'"explored":{_word(explored)},"holdout":{_word(holdout)}}}'
+        )
+    return found
+
+
+def _idle_opening(
+    holdout: bool, explored: bool, had_option: bool, runner_up: str | None, blocked: str
+) -> str:
+    """Which of :data:`_OPENINGS` an idle decision's reason starts with."""
+    if holdout:
+        return "holdout"
+    if explored:
+        return "explored"
+    if had_option:
+        return "had_option"
+    if runner_up is not None:
+        return "runner_up"
+    return "blocked" if blocked != "[]" else "nothing"
+
+
+def _quoted(text: str | None) -> str:
+    """JSON of a text that needs no escapes (see :data:`_PLAIN`), or null."""
+    return "null" if text is None else f'"{text}"'
+
+
+def _word(flag: bool) -> str:
+    return "true" if flag else "false"
 
 
 def _flag(column: pl.Expr) -> pl.Expr:
@@ -159,6 +223,24 @@ def offer_text(action: pl.Expr, product_id: pl.Expr, expected_value: pl.Expr) ->
         pl.lit(": expected "),
         _signed(expected_value),
     )
+
+
+def offer_words(
+    action: str | None, product_id: str | None, expected_value: float | None
+) -> str | None:
+    """:func:`offer_text` of one candidate, in Python (null where it is null).
+
+    Raises ValueError for an expected value polars would not write as a whole number (not
+    finite, or beyond 64 bits): the caller words those with :func:`offer_text`.
+    """
+    if action is None or expected_value is None:
+        return None
+    if not math.isfinite(expected_value) or abs(expected_value) >= 2.0**63:
+        raise ValueError(f"expected value {expected_value} has no whole-number wording")
+    rounded = round(expected_value)  # half to even, as polars rounds
+    sign = "+" if rounded >= 0 else ""
+    product = "the account" if product_id is None else product_id
+    return f"{action} for {product}: expected {sign}{rounded}"
 
 
 def _signed(amount: pl.Expr) -> pl.Expr:

@@ -20,6 +20,7 @@ import numpy.typing as npt
 import polars as pl
 
 from nextmove.decisions.candidates import ActionSpec, Catalog
+from nextmove.decisions.columns import take_rows
 from nextmove.decisions.ranking import CandidateTable, blocked_lists
 from nextmove.decisions.scoring import Scores
 from nextmove.governance.autonomy import autonomy_levels
@@ -147,7 +148,7 @@ def _candidate_rows(
     action = np.repeat(np.asarray(found, dtype=np.int64), sizes)
     product_ids = pl.Series("product_id", catalog.product_ids, dtype=pl.String)
     # Built from arrays and one gather of the accounts, not as a query: no fixed cost.
-    return accounts[rows].hstack(
+    return take_rows(accounts, rows).hstack(
         [
             pl.Series("row", rows, dtype=pl.Int64),
             *_action_columns(specs)[action].get_columns(),
@@ -185,7 +186,7 @@ def _action_columns(specs: tuple[ActionSpec, ...]) -> pl.DataFrame:
 def with_accounts(chosen: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
     """The chosen candidates with their accounts' context again, for the last guardrail pass."""
     context = accounts[[c for c in accounts.columns if c not in chosen.columns]]
-    return context[chosen["row"]].hstack(chosen.get_columns())
+    return take_rows(context, _ints(chosen["row"])).hstack(chosen.get_columns())
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ interest is the decayed score of every count signal that named the product.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,13 +60,18 @@ def account_features(frame: pl.DataFrame, playbook: Playbook) -> AccountFeatures
     features, finishing = _FEATURES(playbook, None)
     read = _Columns(frame)
     columns = [_argument(feature, read) for feature in features]
-    if finishing:
+    if finishing and frame.height <= _FEW_ROWS:  # Python's math: polars' results, no query
+        for j in finishing:
+            step = _STEPS[features[j].kind][1]
+            columns[j] = np.array([step(float(x)) for x in columns[j]], dtype=np.float64)
+    elif finishing:
         arguments = pl.DataFrame([pl.Series(str(j), columns[j]) for j in finishing])
         finished = arguments.select(finishing.values())
         for j, series in zip(finishing, finished.get_columns(), strict=True):
             columns[j] = series.to_numpy()
-            if features[j].kind == "recency":  # never touched
-                columns[j] = np.where(read.nulls(features[j].column) > 0, 0.0, columns[j])
+    for j in finishing:
+        if features[j].kind == "recency":  # never touched
+            columns[j] = np.where(read.nulls(features[j].column) > 0, 0.0, columns[j])
     return AccountFeatures(tuple(feature.name for feature in features), _side_by_side(columns))
 
 
@@ -119,27 +126,53 @@ def _features_of(playbook: Playbook, _: None) -> tuple[tuple[_Feature, ...], dic
             features.append(_Feature(f"{name}_missing", "missing", f"signals__{name}__value"))
         else:
             features.append(_Feature(f"{name}_open", "state", f"signals__{name}__open"))
-    steps = {
-        "products_held": lambda x: x / 5.0,
-        "log_employees": lambda x: x.log() / 10.0,
-        "recency": lambda x: (x / _RECENT_DAYS).exp(),
-        "count": lambda x: x.log(),
-        "gauge": lambda x: x / 100.0,
-    }
     finishing = {
-        j: steps[feature.kind](pl.col(str(j))).alias(str(j))
+        j: _STEPS[feature.kind][0](pl.col(str(j))).alias(str(j))
         for j, feature in enumerate(features)
-        if feature.kind in steps
+        if feature.kind in _STEPS
     }
     return tuple(features), finishing
+
+
+def _log(x: float) -> float:
+    """ln(x) as polars has it: -inf at 0, NaN below."""
+    if x > 0:
+        return math.log(x)
+    return -math.inf if x == 0 else math.nan
+
+
+def _exp(x: float) -> float:
+    """e**x as polars has it: inf on overflow."""
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
+_RECENT_DAYS = 30.0
+"""``touched_recently`` is exp(−days since the last touch / this)."""
+_FIFTH: float = 1 / 5.0
+_TENTH: float = 1 / 10.0
+_HUNDREDTH: float = 1 / 100.0
+_PER_RECENT_DAY: float = 1 / _RECENT_DAYS
+_STEPS: dict[str, tuple[Callable[[pl.Expr], pl.Expr], Callable[[float], float]]] = {
+    "products_held": (lambda x: x * _FIFTH, lambda x: x * _FIFTH),
+    "log_employees": (lambda x: x.log() * _TENTH, lambda x: _log(x) * _TENTH),
+    "recency": (lambda x: (x * _PER_RECENT_DAY).exp(), lambda x: _exp(x * _PER_RECENT_DAY)),
+    "count": (lambda x: x.log(), _log),
+    "gauge": (lambda x: x * _HUNDREDTH, lambda x: x * _HUNDREDTH),
+}
+"""The steps that round (log, exp, scaling), as a polars expression for many accounts and in
+Python for a few, to the same bit (``test_feature_steps.py`` checks it, edge values too):
+log and exp are the C library's either way, and scaling multiplies by the reciprocal, as
+polars divides a column of two or more rows by a number (a single row it divides exactly,
+so dividing would make one account's features differ from the batch's in the last bit)."""
 
 
 _FEATURES = PerPlaybook(_features_of)
 """Built once per playbook (deciding one account at a time asks on every call)."""
 _LONG = 50_000
 """Rows from which :func:`_side_by_side` leaves the copying to polars."""
-_RECENT_DAYS = 30.0
-"""``touched_recently`` is exp(−days since the last touch / this)."""
 
 
 class _Columns:

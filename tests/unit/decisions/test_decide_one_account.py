@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from nextmove.decisions import candidates, decision_rows, pipeline, selection
+from nextmove.decisions import candidates, decision_rows, pipeline, reasons, selection
 from nextmove.decisions.candidates import catalog_of
 from nextmove.decisions.context import AccountContext, ContextInputs, build_context
 from nextmove.decisions.pipeline import DecisionBatch, decide_accounts
@@ -37,6 +37,7 @@ AS_OF = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
 _SHORTCUTS = [
     (pipeline, "_FEW", 0),
     (decision_rows, "_FEW", 0),
+    (reasons, "_FEW", 0),
     (candidates, "_FEW", 0),
     (selection, "_FEW", 0),
     (features, "_FEW_ROWS", 0),
