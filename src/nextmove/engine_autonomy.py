@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from functools import lru_cache
 
 from pydantic import JsonValue
 from sqlalchemy import Engine as SqlEngine
@@ -109,6 +108,10 @@ class AutonomyCalls:
     def _required_playbook_in(self, store: SqlEngine | UnitOfWork) -> tuple[Playbook, int]:
         """The active playbook and its version, read in ``store`` (the engine, or the
         caller's unit of work); GovernanceError when none is active."""
+        key = playbook_service.active_key(engine=store)
+        known = None if key is None else _PARSED.get(key[1])
+        if key is not None and known is not None:  # its text is only read when it is new
+            return known, key[0]
         active = playbook_service.active(engine=store)
         if active is None:
             raise GovernanceError(
@@ -117,7 +120,17 @@ class AutonomyCalls:
         return _parsed(active.content_hash, active.content), active.version
 
 
-@lru_cache(maxsize=8)
 def _parsed(content_hash: str, content: str) -> Playbook:
-    """A stored playbook's rules; parsing (with source positions) is slow, contents are not."""
-    return load_playbook(content).playbook
+    """A stored playbook's rules, remembered by content hash: parsing (with source
+    positions) is slow, contents are not."""
+    found = _PARSED.get(content_hash)
+    if found is None:
+        found = load_playbook(content).playbook
+        if len(_PARSED) >= _PARSED_KEPT:  # playbooks change seldom: start afresh
+            _PARSED.clear()
+        _PARSED[content_hash] = found
+    return found
+
+
+_PARSED: dict[str, Playbook] = {}
+_PARSED_KEPT = 8

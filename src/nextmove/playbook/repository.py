@@ -26,6 +26,11 @@ class PlaybookRepository:
         row = self._connection.execute(query).mappings().first()
         return _version(row) if row else None
 
+    def latest_key(self) -> tuple[int, str] | None:
+        """Return the newest version's number and content hash (not its text), or None."""
+        row = self._connection.execute(_LATEST_KEY).first()
+        return None if row is None else (int(row[0]), str(row[1]))
+
     def get(self, version: int) -> PlaybookVersion | None:
         """Return one version, or None."""
         table = t.playbook_versions
@@ -81,6 +86,14 @@ class PlaybookRepository:
         """Return how many versions are stored."""
         query = select(func.count()).select_from(t.playbook_versions)
         return int(self._connection.execute(query).scalar_one())
+
+
+_LATEST_KEY = (
+    select(t.playbook_versions.c.version, t.playbook_versions.c.content_hash)
+    .order_by(t.playbook_versions.c.version.desc())
+    .limit(1)
+)
+"""Built once: every decision asks which playbook is in force."""
 
 
 def _version(row: Any) -> PlaybookVersion:

@@ -158,6 +158,13 @@ def active(*, engine: Engine | UnitOfWork) -> PlaybookVersion | None:
         return PlaybookRepository(connection).latest()
 
 
+def active_key(*, engine: Engine | UnitOfWork) -> tuple[int, str] | None:
+    """Return the active version's number and content hash, or None when no playbook was
+    applied yet: enough to know a parsed playbook is still the one in force."""
+    with reading(engine) as connection:
+        return PlaybookRepository(connection).latest_key()
+
+
 def get(*, engine: Engine, version: int) -> PlaybookVersion:
     """Return one stored version; raise NotFound when there is no such version."""
     with UnitOfWork(engine) as uow:

@@ -170,3 +170,25 @@ def test_the_serving_models_are_read_in_one_query(engine: Engine) -> None:
         assert champion == repository.active_model() == {"version": "m-champion"}
         assert challenger == repository.challenger_model()
         assert challenger == ("m-challenger", {"version": "m-challenger"})
+
+
+def test_each_decision_follows_the_playbook_in_force_when_it_is_made(decider: Engine) -> None:
+    ids = _account_ids(decider)
+    # Decided moves count as touches: the last round takes accounts not decided before.
+    early, late = ids[0::2], ids[1::2]
+    stored = decider.playbook()
+    assert stored is not None
+    acting_text = stored.content
+    first = [decider.decide_for(account, as_of=AS_OF) for account in early]
+    assert any(run.decisions["action"][0] != "no_action" for run in first)
+    strict = re.sub(r"min_expected_value: \d+", "min_expected_value: 999999999", acting_text)
+    decider.apply_playbook(strict, message="nothing clears")
+    second = [decider.decide_for(account, as_of=AS_OF) for account in late]
+    chosen = pl.concat([run.decisions for run in second])
+    assert chosen.filter(~pl.col("explored"))["action"].unique().to_list() == ["no_action"]
+    assert {run.playbook_version for run in second} == {first[0].playbook_version + 1}
+    decider.apply_playbook(acting_text, message="back to acting often")  # a text seen before
+    third = [decider.decide_for(account, as_of=AS_OF) for account in late]
+    assert {run.playbook_version for run in third} == {first[0].playbook_version + 2}
+    chosen = pl.concat([run.decisions for run in third])
+    assert (~chosen["explored"] & (chosen["action"] != "no_action")).any()
