@@ -139,6 +139,8 @@ def _matches(
     override: AutonomyOverride, candidates: pl.DataFrame, segment: str, value: str
 ) -> npt.NDArray[np.bool_]:
     """Where ``override`` applies: every condition it sets holds (unknown: it does not)."""
+    if candidates.height <= _FEW:
+        return _few_match(override, candidates, segment, value)
     matches = np.ones(candidates.height, dtype=np.bool_)
     if override.segments is not None:
         named = candidates[segment]
@@ -153,12 +155,37 @@ def _matches(
     return matches
 
 
+def _few_match(
+    override: AutonomyOverride, candidates: pl.DataFrame, segment: str, value: str
+) -> npt.NDArray[np.bool_]:
+    """:func:`_matches` for a few candidates, in Python: NaN above every number and null
+    neither above nor below, as polars compares."""
+    matches = [True] * candidates.height
+    if override.segments is not None:
+        wanted = {declared.value for declared in override.segments}
+        named = candidates[segment].cast(pl.String).to_list()
+        matches = [m and name in wanted for m, name in zip(matches, named, strict=True)]
+    low, high = override.min_value, override.max_value
+    if low is not None or high is not None:
+        amounts = candidates[value].cast(pl.Float64).to_list()
+        matches = [
+            m
+            and amount is not None
+            and (low is None or amount != amount or amount >= low)
+            and (high is None or amount < high)  # NaN: False, as in polars
+            for m, amount in zip(matches, amounts, strict=True)
+        ]
+    return np.array(matches, dtype=np.bool_)
+
+
 def _where(flags: pl.Series) -> npt.NDArray[np.bool_]:
     """True where ``flags`` is true (not false or null); polars' comparisons, numpy's array."""
     known = flags.fill_null(False) if flags.null_count() else flags
     return np.asarray(known.to_numpy(), dtype=np.bool_)
 
 
+_FEW = 1_000
+"""Up to this many candidates, overrides are matched in Python (no polars comparisons)."""
 _LEVELS = pl.Series("autonomy", [level.value for level in LADDER], dtype=pl.String)
 
 

@@ -19,7 +19,7 @@ from nextmove.decisions.candidates import catalog_of
 from nextmove.decisions.context import AccountContext, ContextInputs, build_context
 from nextmove.decisions.pipeline import DecisionBatch, decide_accounts
 from nextmove.decisions.reasons import json_lists, reasons_column
-from nextmove.governance import guardrails
+from nextmove.governance import autonomy, guardrails
 from nextmove.governance.guardrail_rules import CapacityLimit, Rule
 from nextmove.learning import features
 from nextmove.learning.features import account_features, feature_names
@@ -43,6 +43,7 @@ _SHORTCUTS = [
     (features, "_FEW_ROWS", 0),
     (features, "_LONG", 0),
     (guardrails, "_FEW_VALUES", 0),
+    (autonomy, "_FEW", -1),
     (guardrails, "_FEW_CANDIDATES", -1),
 ]
 
