@@ -146,13 +146,12 @@ def _candidate_rows(
     ev = taken(scored.expected_value, np.zeros(0))
     lever = np.repeat([specs[k].lever for k in found], sizes)
     action = np.repeat(np.asarray(found, dtype=np.int64), sizes)
-    product_ids = pl.Series("product_id", catalog.product_ids, dtype=pl.String)
     # Built from arrays and one gather of the accounts, not as a query: no fixed cost.
     return take_rows(accounts, rows).hstack(
         [
             pl.Series("row", rows, dtype=pl.Int64),
-            *_action_columns(specs)[action].get_columns(),
-            product_ids[product],
+            *_actions_at(specs, action),
+            _products_at(catalog.product_ids, product),
             pl.Series("product_index", product, dtype=pl.Int64),
             pl.Series("expected_value", ev, dtype=pl.Float64),
             pl.Series("score", ev * lever, dtype=pl.Float64),
@@ -160,6 +159,31 @@ def _candidate_rows(
             pl.Series("value", taken(scored.value, np.zeros(0)), dtype=pl.Float64),
         ]
     )
+
+
+def _actions_at(specs: tuple[ActionSpec, ...], action: Ints) -> list[pl.Series]:
+    """:func:`_action_columns` at the candidates' actions (the same few for one account
+    after another: remembered)."""
+    if len(action) <= _FEW_CANDIDATES:
+        return [column.clone() for column in _few_actions_at(specs, tuple(action.tolist()))]
+    return _action_columns(specs)[action].get_columns()
+
+
+@lru_cache(maxsize=64)
+def _few_actions_at(specs: tuple[ActionSpec, ...], action: tuple[int, ...]) -> list[pl.Series]:
+    return _action_columns(specs)[np.array(action, dtype=np.int64)].get_columns()
+
+
+def _products_at(product_ids: tuple[str, ...], product: Ints) -> pl.Series:
+    """The candidates' product ids (``product`` indexes the catalog's)."""
+    if len(product) <= _FEW_CANDIDATES:
+        return pl.Series("product_id", [product_ids[p] for p in product.tolist()], pl.String)
+    return pl.Series("product_id", product_ids, dtype=pl.String)[product]
+
+
+_FEW_CANDIDATES = 64
+"""Up to this many candidates (one account's), their action and product columns are
+looked up in Python, the former remembered."""
 
 
 @lru_cache(maxsize=16)

@@ -14,7 +14,14 @@ import numpy as np
 import polars as pl
 import pytest
 
-from nextmove.decisions import candidates, decision_rows, pipeline, reasons, selection
+from nextmove.decisions import (
+    candidates,
+    decision_rows,
+    pipeline,
+    reasons,
+    screening,
+    selection,
+)
 from nextmove.decisions.candidates import catalog_of
 from nextmove.decisions.context import AccountContext, ContextInputs, build_context
 from nextmove.decisions.pipeline import DecisionBatch, decide_accounts
@@ -38,6 +45,7 @@ _SHORTCUTS = [
     (pipeline, "_FEW", 0),
     (decision_rows, "_FEW", 0),
     (reasons, "_FEW", 0),
+    (screening, "_FEW_CANDIDATES", -1),
     (candidates, "_FEW", 0),
     (selection, "_FEW", 0),
     (features, "_FEW_ROWS", 0),
