@@ -317,7 +317,8 @@ def frame_of_rows(rows: Sequence[Sequence[Any]], schema: Mapping[str, pl.DataTyp
         last = _LAST_FEW.get(key)
         if last is not None and last[0] == rows:  # the catalog, read on every decision
             return last[1].clone()
-        frame = pl.DataFrame(rows, schema=dict(schema), orient="row")
+        names = list(schema)  # rows as dicts: polars then skips a pass over the types
+        frame = pl.DataFrame([dict(zip(names, row, strict=True)) for row in rows], schema=schema)
         _LAST_FEW[key] = (rows, frame)
         return frame
     return pl.DataFrame(
