@@ -14,7 +14,7 @@ Built column-wise with polars from one row of facts per decision (see
 :mod:`nextmove.decisions.ranking` for how they are found): only the few acting decisions
 format their numbers, the lists of blocked moves (which many accounts share) are encoded
 once each, and the JSON is joined from its parts, so a million reasons cost a fraction of
-a second.
+a second. A few decisions (one account's) are worded in Python, to the same text.
 """
 
 from __future__ import annotations
@@ -60,10 +60,10 @@ def reasons_column(facts: pl.DataFrame) -> pl.Series:
     acting = facts["action"] != NO_ACTION
     acting = acting.fill_null(False) if acting.null_count() else acting
     rows = np.flatnonzero(acting.to_numpy())
-    if not len(rows) and facts.height <= _FEW:
-        idle = _idle_reasons(facts)
-        if idle is not None:
-            return pl.Series("reasons", idle, dtype=pl.String)
+    if facts.height <= _FEW:
+        written = _few_reasons(facts)
+        if written is not None:
+            return pl.Series("reasons", written, dtype=pl.String)
     if len(rows) in (0, facts.height):  # one kind of row (one account's, always)
         encoded = facts.select(_reasons("acting" if len(rows) else "idle"))
         return encoded.to_series().alias("reasons")
@@ -130,7 +130,9 @@ def _idle_why() -> pl.Expr:
 
 
 _FEW = 100
-"""Up to this many idle decisions, their reasons are written in Python (no query)."""
+"""Up to this many decisions, their reasons are written in Python (no query)."""
+_PLAIN_NUMBER = 1e15
+"""Below this size, a number with one decimal reads the same in Python and in polars."""
 _OPENINGS = {
     "holdout": "held out: part of the control group that proves impact",
     "explored": "exploring: doing nothing was drawn at random",
@@ -142,31 +144,63 @@ _OPENINGS = {
 }
 
 
-def _idle_reasons(facts: pl.DataFrame) -> list[str | None] | None:
-    """The reasons :func:`_idle_why` and :func:`_reasons` give idle rows, written in
-    Python; None when a flag is null or a text would need JSON escapes (polars then)."""
+def _few_reasons(facts: pl.DataFrame) -> list[str | None] | None:
+    """The reasons :func:`_reasons` gives, written in Python; None when a flag is null, a
+    text would need JSON escapes or a number has no plain wording (polars then)."""
     found: list[str | None] = []
-    columns = ("runner_up", "holdout", "explored", "had_option", "blocked")
-    for runner_up, holdout, explored, had_option, blocked in zip(
-        *(facts[name].to_list() for name in columns), strict=True
-    ):
-        if holdout is None or explored is None or had_option is None:
+    for row in zip(*(facts[name].to_list() for name in REASON_FACTS), strict=True):
+        action, product_id, expected_value, uplift, value = row[:5]
+        holdout, explored, runner_up, had_option, blocked = row[5:]
+        if holdout is None or explored is None or had_option is None or action is None:
             return None
         if runner_up is not None and not _PLAIN.fullmatch(runner_up):
             return None
         if blocked is None:  # concatenated with null: null
             found.append(None)
             continue
-        why: str | None = _OPENINGS[
-            _idle_opening(holdout, explored, had_option, runner_up, blocked)
-        ]
-        if not holdout and not explored and (had_option or runner_up is not None):
-            why = None if runner_up is None else f"{why}{runner_up}"
+        if action == NO_ACTION:
+            why = _idle_words(holdout, explored, had_option, runner_up, blocked)
+        else:
+            try:
+                why = _acting_words(action, product_id, expected_value, uplift, value)
+            except ValueError:
+                return None
+            if why is not None and not _PLAIN.fullmatch(why):
+                return None
         found.append(
             f'{{"why":{_quoted(why)},"runner_up":{_quoted(runner_up)},"blocked":{blocked},'
             f'"explored":{_word(explored)},"holdout":{_word(holdout)}}}'
         )
     return found
+
+
+def _idle_words(
+    holdout: bool, explored: bool, had_option: bool, runner_up: str | None, blocked: str
+) -> str | None:
+    """:func:`_idle_why` of one decision."""
+    why = _OPENINGS[_idle_opening(holdout, explored, had_option, runner_up, blocked)]
+    if not holdout and not explored and (had_option or runner_up is not None):
+        return None if runner_up is None else f"{why}{runner_up}"
+    return why
+
+
+def _acting_words(
+    action: str,
+    product_id: str | None,
+    expected_value: float | None,
+    uplift: float | None,
+    value: float | None,
+) -> str | None:
+    """:func:`_acting_why` of one decision; ValueError where polars words a number its
+    own way (see :func:`offer_words`)."""
+    offer = offer_words(action, product_id, expected_value)
+    if offer is None or uplift is None:
+        return None
+    points = round(uplift * 100, 1)  # half to even, as polars rounds
+    if not math.isfinite(points) or abs(points) >= _PLAIN_NUMBER:
+        raise ValueError(f"uplift {uplift} has no plain wording")
+    sale = _whole(0.0 if value is None else value)
+    return f"{offer} ({points!r} points more likely to buy a {sale} sale, net of its cost)"
 
 
 def _idle_opening(
@@ -235,12 +269,18 @@ def offer_words(
     """
     if action is None or expected_value is None:
         return None
-    if not math.isfinite(expected_value) or abs(expected_value) >= 2.0**63:
-        raise ValueError(f"expected value {expected_value} has no whole-number wording")
-    rounded = round(expected_value)  # half to even, as polars rounds
+    rounded = _whole(expected_value)
     sign = "+" if rounded >= 0 else ""
     product = "the account" if product_id is None else product_id
     return f"{action} for {product}: expected {sign}{rounded}"
+
+
+def _whole(amount: float) -> int:
+    """``amount`` rounded half to even, as polars rounds it to a whole number; ValueError
+    where polars would not write one (not finite, or beyond 64 bits)."""
+    if not math.isfinite(amount) or abs(amount) >= 2.0**63:
+        raise ValueError(f"amount {amount} has no whole-number wording")
+    return round(amount)
 
 
 def _signed(amount: pl.Expr) -> pl.Expr:
