@@ -96,12 +96,19 @@ def buyable(context: pl.DataFrame, catalog: Catalog) -> Bools:
     for column, product_id in enumerate(catalog.product_ids):
         name = f"holds__{product_id}"
         if name in known:  # null: not held
-            held[:, column] = nulls_filled(context[name], False).cast(pl.Boolean).to_numpy()
+            held[:, column] = _flags(context[name])
     can = ~held & catalog.active[None, :]
     for column, needed in enumerate(catalog.prerequisites):
         for prerequisite in needed:
             can[:, column] &= held[:, prerequisite]
     return can
+
+
+def _flags(column: pl.Series) -> Bools:
+    """True where ``column`` is true; null reads false."""
+    if len(column) <= _FEW and column.dtype == pl.Boolean:  # no query for a few
+        return np.array([value is True for value in column.to_list()], dtype=np.bool_)
+    return np.asarray(nulls_filled(column, False).cast(pl.Boolean).to_numpy(), dtype=np.bool_)
 
 
 def sale_values(playbook: Playbook, catalog: Catalog, segments: pl.Series) -> Floats:

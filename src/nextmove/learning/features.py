@@ -219,7 +219,10 @@ class _Columns:
         """1 where the column equals ``value``, else 0 (null included)."""
         if column not in self._present:
             return np.zeros(self._frame.height)
-        equal = nulls_filled(self._frame[column] == value, False)
+        series = self._frame[column]
+        if len(series) <= _FEW_ROWS and series.dtype == pl.String:  # no query for a few
+            return np.array([found == value for found in series.to_list()], dtype=np.float64)
+        equal = nulls_filled(series == value, False)
         return equal.to_numpy().astype(np.float64)
 
 
