@@ -1243,6 +1243,16 @@ def _sorted_interest(
     order = np.lexsort((signal, keys))
     keys, signal = keys[order], signal[order]
     size = max(len(products.vocabulary), 1)
+    if index.few and len(keys) <= _FEW_ROWS:  # listed in Python: no gathers
+        ids, vocabulary = index.ids.to_list(), products.vocabulary
+        listed = {
+            "account_id": [ids[key] for key in (keys // size).tolist()],
+            "product_id": [vocabulary[key] for key in (keys % size).tolist()],
+            "signal": [names[rank] for rank in signal.tolist()],
+            "score": score[order].tolist(),
+            "count_30d": recent[order].tolist(),
+        }
+        return pl.DataFrame(listed, schema=dict(_INTEREST))
     return pl.DataFrame(
         {
             "account_id": index.ids[keys // size],
