@@ -58,8 +58,14 @@ def catalog_of(products: pl.DataFrame) -> Catalog:
         tuple(position[p] for p in (needed or []) if p in position)
         for needed in ordered["prerequisites"].to_list()
     )
-    prices = nulls_filled(ordered["list_price"].cast(pl.Float64), 0.0).to_numpy()
-    active = nulls_filled(ordered["active"], True).to_numpy().astype(bool)
+    price, on = ordered["list_price"], ordered["active"]
+    if len(ids) <= _FEW and price.dtype == pl.Float64 and on.dtype == pl.Boolean:
+        # A catalog is a few products, read on every decision: no query.
+        prices = np.array([0.0 if p is None else p for p in price.to_list()], dtype=np.float64)
+        active = np.array([a is not False for a in on.to_list()], dtype=np.bool_)
+    else:
+        prices = nulls_filled(price.cast(pl.Float64), 0.0).to_numpy()
+        active = nulls_filled(on, True).to_numpy().astype(bool)
     return Catalog(ids, prerequisites, prices, active)
 
 
