@@ -133,7 +133,7 @@ class ExecutionCalls:
 
     def _acting_on(self, playbook: Playbook, version: int) -> StoredHook:
         """Return the hook that acts on a run's decisions inside its storing transaction
-        (who work can be routed to is read there, only when there is work)."""
+        (who work can be routed to is read there, only when some work goes to a person)."""
 
         def act(uow: UnitOfWork, run_id: int, decisions: pl.DataFrame) -> None:
             service.act_on_decisions(
@@ -142,7 +142,7 @@ class ExecutionCalls:
                 playbook=playbook,
                 playbook_version=version,
                 connectors=self._connectors,
-                owners=record_frames(engine=uow, kinds=("owners",))["owners"],
+                owners=lambda: record_frames(engine=uow, kinds=("owners",))["owners"],
                 now=self._clock(),
                 approval_ttl=timedelta(hours=self._settings.approval_hours),
                 absent=self._absent,

@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import Connection, Select, and_, bindparam, func, insert, or_, select, update
 
@@ -24,6 +25,8 @@ __all__ = ["DecisionRepository"]
 
 _STORED = tuple(column.name for column in t.decisions.c)
 _CHUNK = 200_000
+_FEW = 64
+"""Up to this many decisions, they are numbered in a frame made of their columns."""
 _SMALL_LOG = 100
 """A run's log of at most this many decisions is written uncompressed, by pyarrow."""
 _USING_CAPACITY = ("auto", "approve", "recommend")
@@ -79,15 +82,26 @@ class DecisionRepository:
         if self._connection.dialect.name == "postgresql":
             self._connection.exec_driver_sql("LOCK TABLE decisions IN EXCLUSIVE MODE")
         first = int(self._connection.execute(_LAST_DECISION_ID).scalar_one())
-        numbered = decisions.select(
-            pl.int_range(first + 1, first + 1 + decisions.height, dtype=pl.Int64).alias(
-                "decision_id"
-            ),
-            *_STORED[1:],
-        )
+        stored: pl.DataFrame | None = None
+        if decisions.height <= _FEW:  # frames of series: less to set up than queries
+            ids = range(first + 1, first + 1 + decisions.height)
+            columns = [
+                pl.Series("decision_id", ids, dtype=pl.Int64),
+                *(decisions.get_column(name) for name in _STORED[1:]),
+            ]
+            numbered = pl.DataFrame(columns)
+            if all(column.dtype == _STORED_TYPES[column.name] for column in columns):
+                stored = numbered  # typed as read back already (no schema to compare)
+        else:
+            numbered = decisions.select(
+                pl.int_range(first + 1, first + 1 + decisions.height, dtype=pl.Int64).alias(
+                    "decision_id"
+                ),
+                *_STORED[1:],
+            )
         dialect = self._connection.dialect.name
         for start in range(0, numbered.height, _CHUNK):
-            chunk = numbered.slice(start, _CHUNK)
+            chunk = numbered if numbered.height <= _CHUNK else numbered.slice(start, _CHUNK)
             batch = prepare_batch(dialect, chunk, ("decision_id",))
             counts = write_batch(self._connection, t.decisions, batch, append_only=True)
             if counts.inserted != chunk.height:
@@ -95,9 +109,10 @@ class DecisionRepository:
                     f"{chunk.height - counts.inserted} decisions were not stored "
                     "(another run wrote at the same time?); nothing of this run was kept"
                 )
-        if numbered.schema != _STORED_TYPES:  # e.g. a run id given as a 32-bit literal
-            numbered = numbered.cast(_STORED_TYPES)
-        return numbered.reverse() if numbered.height > 1 else numbered
+        if stored is None:
+            # written as given; returned as read back (e.g. a run id given as 32 bits)
+            stored = numbered if numbered.schema == _STORED_TYPES else numbered.cast(_STORED_TYPES)
+        return stored.reverse() if stored.height > 1 else stored
 
     def decisions(
         self, *, run_id: int | None = None, account_id: str | None = None, limit: int | None = None
@@ -140,20 +155,25 @@ class DecisionRepository:
 
     def save_log(self, run_id: int, decisions: pl.DataFrame) -> None:
         """Store every decision of a run as one compressed Parquet file."""
-        buffer = io.BytesIO()
         if decisions.height > _SMALL_LOG:
+            buffer = io.BytesIO()
             decisions.write_parquet(buffer, compression="zstd", compression_level=3)
+            content = buffer.getvalue()
         else:  # a few rows (one account's run): pyarrow's writer has less to set up, and
             # statistics and dictionaries of a few values would only be read past
-            pq.write_table(
-                decisions.to_arrow(),
-                buffer,
+            table = _arrow_table(decisions)
+            sink = pa.BufferOutputStream()  # written to in C, not through a Python file
+            with pq.ParquetWriter(
+                sink,
+                table.schema,
                 compression="none",
                 use_dictionary=False,
                 write_statistics=False,
-            )
+            ) as writer:
+                writer.write_table(table)
+            content = sink.getvalue().to_pybytes()
         self._connection.execute(
-            _ADD_LOG, {"run_id": run_id, "rows": decisions.height, "content": buffer.getvalue()}
+            _ADD_LOG, {"run_id": run_id, "rows": decisions.height, "content": content}
         )
 
     def log(self, run_id: int) -> pl.DataFrame:
@@ -324,6 +344,35 @@ class DecisionRepository:
             select(t.models.c.params).where(t.models.c.model_version == version)
         ).first()
         return None if row is None else dict(json.loads(row[0]))
+
+
+def _arrow_table(frame: pl.DataFrame) -> pa.Table:
+    """``frame.to_arrow()``; of columns of plain types, made column by column, which for a
+    few rows costs less than the frame's conversion (it wakes polars' threads)."""
+    columns = frame.get_columns()
+    if all(isinstance(column.dtype, _PLAIN) for column in columns):
+        return pa.Table.from_arrays([column.to_arrow() for column in columns], names=frame.columns)
+    return frame.to_arrow()
+
+
+_PLAIN = (
+    pl.String,
+    pl.Boolean,
+    pl.Float64,
+    pl.Float32,
+    pl.Int64,
+    pl.Int32,
+    pl.Int16,
+    pl.Int8,
+    pl.UInt64,
+    pl.UInt32,
+    pl.UInt16,
+    pl.UInt8,
+    pl.Datetime,
+    pl.Date,
+)
+"""Types whose arrow field a column's conversion gives as the frame's does (an enum's or a
+categorical's field carries metadata only the frame's conversion adds)."""
 
 
 def _with_run(frame: pl.DataFrame, run_id: int, model_version: str | None = None) -> pl.DataFrame:

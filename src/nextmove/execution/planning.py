@@ -27,12 +27,16 @@ __all__ = [
     "approval_action",
     "plan_actions",
     "roster_of",
+    "rosters_of",
+    "routed_teams",
     "team_queue",
 ]
 
 PERSON_LED = frozenset({Channel.PHONE, Channel.MEETING})
 """Channels where a person carries the work out, so it is routed to someone."""
 UNLIMITED = 1_000_000
+_FEW_ROWS = 64
+"""Up to this many decisions, the teams they route to are found in plain Python."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,16 +80,71 @@ def roster_of(
     one in ``absent``) is absent. A person's own ``capacity_per_day`` wins over the
     playbook's ``per_owner`` figure; with neither, room is unlimited.
     """
+    return rosters_of(
+        owners, per_owner={team: per_owner}, assigned_today=assigned_today, absent=absent
+    )[team]
+
+
+def rosters_of(
+    owners: pl.DataFrame,
+    *,
+    per_owner: Mapping[str, int | None],
+    assigned_today: Mapping[str, int],
+    absent: Iterable[str] = (),
+) -> dict[str, list[Teammate]]:
+    """Return the roster (as :func:`roster_of` does) of each team of ``per_owner`` (team
+    → the playbook's per-owner figure), in one pass over ``owners``."""
     away = set(absent)
-    mates = []
-    for row in owners.filter(pl.col("team_id") == team).iter_rows(named=True):
-        owner = str(row["owner_id"])
-        own = row.get("capacity_per_day")
-        limit = int(own) if own is not None else per_owner if per_owner is not None else UNLIMITED
+    rosters: dict[str, list[Teammate]] = {team: [] for team in per_owner}
+    if owners.height == 0 or not rosters:
+        return rosters
+    teams = owners.get_column("team_id").to_list()
+    chosen = [i for i, team in enumerate(teams) if team in rosters]
+    if not chosen:
+        return rosters
+    ids = owners.get_column("owner_id").to_list()
+    own = _column(owners, "capacity_per_day", None)
+    active = _column(owners, "active", True)
+    for i in chosen:
+        team = teams[i]
+        owner = str(ids[i])
+        limit = per_owner[team]
+        capacity = own[i]
+        if capacity is not None:
+            limit = int(capacity)
+        elif limit is None:
+            limit = UNLIMITED
         remaining = max(limit - assigned_today.get(owner, 0), 0)
-        missing = not row.get("active", True) or owner in away
-        mates.append(Teammate(owner, remaining, missing))
-    return mates
+        missing = not active[i] or owner in away
+        rosters[team].append(Teammate(owner, remaining, missing))
+    return rosters
+
+
+def _column(frame: pl.DataFrame, name: str, missing: object) -> list[Any]:
+    """A column's values, or ``missing`` for every row when the frame has no such column."""
+    if name in frame.columns:
+        return frame.get_column(name).to_list()
+    return [missing] * frame.height
+
+
+def routed_teams(decisions: pl.DataFrame, playbook: Playbook) -> set[str]:
+    """The teams whose rosters :func:`plan_actions` needs for ``decisions``: those of the
+    ``auto`` and ``approve`` decisions of person-led actions."""
+    if decisions.height == 0:
+        return set()
+    routed = (AutonomyLevel.AUTO.value, AutonomyLevel.APPROVE.value)
+    pairs = (
+        zip(decisions["action"].to_list(), decisions["autonomy"].to_list(), strict=True)
+        if decisions.height <= _FEW_ROWS
+        else decisions.select("action", "autonomy").unique().iter_rows()
+    )
+    teams = set()
+    for action, level in pairs:
+        spec = playbook.actions.get(str(action))
+        if spec is not None and spec.team is not None and spec.channel in PERSON_LED:
+            if level in routed:
+                teams.add(spec.team)
+    return teams
 
 
 def plan_actions(
@@ -101,7 +160,11 @@ def plan_actions(
     keep their owner when a team runs short.
     """
     plan = ActionPlan()
-    rows = decisions.sort("expected_value", descending=True, nulls_last=True)
+    rows = (
+        decisions.sort("expected_value", descending=True, nulls_last=True)
+        if decisions.height > 1  # one row is in order already
+        else decisions
+    )
     assignments = _assignments(rows, playbook, rosters)
     for row in rows.iter_rows(named=True):
         level = AutonomyLevel(row["autonomy"])

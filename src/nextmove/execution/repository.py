@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, and_, func, select, update
+from sqlalchemy import Connection, CursorResult, and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from nextmove.execution.model import OutboxItem, OutboxStatus
@@ -29,13 +30,7 @@ class OutboxRepository:
         """Insert rows whose idempotency key is not stored yet; return the keys inserted."""
         if not rows:
             return []
-        dialect = self._connection.dialect.name
-        builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        query = (
-            builder(_O)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(_O.c.idempotency_key)
-        )
+        query = _add_new(self._connection.dialect.name == "postgresql")
         inserted = self._connection.execute(query, list(rows)).scalars().all()
         return [str(key) for key in inserted]
 
@@ -150,12 +145,8 @@ class OutboxRepository:
 
     def assigned(self, since: datetime, until: datetime) -> dict[str, int]:
         """Return how many items created in ``[since, until)`` each assignee has."""
-        query = (
-            select(_O.c.assignee, func.count())
-            .where(_O.c.created_at >= since, _O.c.created_at < until, _O.c.assignee.is_not(None))
-            .group_by(_O.c.assignee)
-        )
-        return {str(a): int(n) for a, n in self._connection.execute(query)}
+        found = self._connection.execute(_ASSIGNED, {"since": since, "until": until})
+        return {str(a): int(n) for a, n in found}
 
     def oldest_due(self, at: datetime) -> datetime | None:
         """Return when the longest-waiting item due at ``at`` was created, or None."""
@@ -177,6 +168,30 @@ class OutboxRepository:
         )
         result: CursorResult[Any] = self._connection.execute(query)
         return result.rowcount == 1
+
+
+# Statements every acting decision run executes, built once (building one costs more than
+# running it).
+_ASSIGNED = (
+    select(_O.c.assignee, func.count())
+    .where(
+        _O.c.created_at >= bindparam("since"),
+        _O.c.created_at < bindparam("until"),
+        _O.c.assignee.is_not(None),
+    )
+    .group_by(_O.c.assignee)
+)
+
+
+@lru_cache(maxsize=2)
+def _add_new(postgres: bool) -> Any:
+    """The insert of :meth:`OutboxRepository.add_new` in PostgreSQL's or SQLite's dialect."""
+    builder = postgresql.insert if postgres else sqlite.insert
+    return (
+        builder(_O)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(_O.c.idempotency_key)
+    )
 
 
 def _due(at: datetime) -> Any:

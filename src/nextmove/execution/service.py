@@ -9,7 +9,7 @@ transaction that approves them or at the next sweep; enqueueing twice is harmles
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -24,7 +24,8 @@ from nextmove.execution.planning import (
     ActionPlan,
     approval_action,
     plan_actions,
-    roster_of,
+    rosters_of,
+    routed_teams,
 )
 from nextmove.execution.repository import OutboxRepository
 from nextmove.execution.routing import Teammate
@@ -83,7 +84,7 @@ def act_on_decisions(
     playbook: Playbook,
     playbook_version: int | None,
     connectors: ConnectorSet,
-    owners: pl.DataFrame,
+    owners: pl.DataFrame | Callable[[], pl.DataFrame],
     now: datetime,
     approval_ttl: timedelta,
     absent: Iterable[str] = (),
@@ -91,12 +92,17 @@ def act_on_decisions(
     """Enqueue the auto decisions and request approval of the approve ones, in ``uow``.
 
     ``owners`` (owner_id, team_id, capacity_per_day, active) is who work can be routed
-    to; what each already got today counts against their room.
+    to, or a function that reads them (called only when some work is routed); what each
+    already got today counts against their room.
     """
     connection = uow.connection
-    day = datetime(now.year, now.month, now.day, tzinfo=UTC)
-    used = OutboxRepository(connection).assigned(day, day + timedelta(days=1))
-    rosters = _rosters(playbook, owners, used, absent)
+    teams = routed_teams(decisions, playbook)
+    rosters: dict[str, list[Teammate]] = {}
+    if teams:  # who has room is read only when some work goes to a person
+        day = datetime(now.year, now.month, now.day, tzinfo=UTC)
+        used = OutboxRepository(connection).assigned(day, day + timedelta(days=1))
+        everyone = owners if isinstance(owners, pl.DataFrame) else owners()
+        rosters = _rosters(playbook, everyone, used, absent, teams)
     plan = plan_actions(
         decisions,
         playbook=playbook,
@@ -146,17 +152,18 @@ def queue_state(connection: Connection, *, now: datetime) -> QueueState:
 
 
 def _rosters(
-    playbook: Playbook, owners: pl.DataFrame, used: dict[str, int], absent: Iterable[str]
+    playbook: Playbook,
+    owners: pl.DataFrame,
+    used: dict[str, int],
+    absent: Iterable[str],
+    teams: Iterable[str],
 ) -> dict[str, list[Teammate]]:
-    away = frozenset(absent)
-    rosters = {}
-    for team in {spec.team for spec in playbook.actions.values() if spec.team}:
+    """The rosters of ``teams`` (those routed work goes to)."""
+    per_owner = {}
+    for team in teams:
         limits = playbook.capacity.teams.get(team)
-        per_owner = limits.per_owner_per_day if limits is not None else None
-        rosters[team] = roster_of(
-            owners, team=team, per_owner=per_owner, assigned_today=used, absent=away
-        )
-    return rosters
+        per_owner[team] = limits.per_owner_per_day if limits is not None else None
+    return rosters_of(owners, per_owner=per_owner, assigned_today=used, absent=absent)
 
 
 def _request_approvals(

@@ -22,6 +22,7 @@ from nextmove.governance.model import AuditEntry, AuditVerification
 __all__ = [
     "GENESIS_HASH",
     "canonical_json",
+    "chained_entry",
     "entry_content",
     "entry_hash",
     "next_entry",
@@ -69,9 +70,32 @@ def next_entry(
     playbook_version: int | None,
 ) -> AuditEntry:
     """Return the entry that follows ``previous`` (or starts the chain), hash included."""
-    prev_hash = previous.hash if previous else GENESIS_HASH
+    return chained_entry(
+        None if previous is None else (previous.seq, previous.hash),
+        occurred_at=occurred_at,
+        actor=actor,
+        action=action,
+        subject=subject,
+        details=details,
+        playbook_version=playbook_version,
+    )
+
+
+def chained_entry(
+    head: tuple[int, str] | None,
+    *,
+    occurred_at: datetime,
+    actor: str,
+    action: str,
+    subject: str,
+    details: Mapping[str, JsonValue],
+    playbook_version: int | None,
+) -> AuditEntry:
+    """Return the entry that follows the one whose (seq, hash) is ``head`` (None: it starts
+    the chain), hash included: as :func:`next_entry`, from the two values it needs."""
+    prev_hash = head[1] if head else GENESIS_HASH
     unsealed = AuditEntry(
-        seq=previous.seq + 1 if previous else 1,
+        seq=head[0] + 1 if head else 1,
         occurred_at=occurred_at.astimezone(UTC),
         actor=actor,
         action=action,

@@ -38,7 +38,11 @@ _AUDIT_PAGE = 1_000
 _COUNT_USERS = select(func.count()).select_from(t.users)
 _LOCK_AUDIT_HEAD = text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.audit_log'))")
 _AUDIT_HEAD = select(t.audit_log).order_by(t.audit_log.c.seq.desc()).limit(1)
+_AUDIT_HEAD_LINK = (
+    select(t.audit_log.c.seq, t.audit_log.c.hash).order_by(t.audit_log.c.seq.desc()).limit(1)
+)
 _ADD_AUDIT_ENTRY = insert(t.audit_log)
+_ADD_APPROVAL = insert(t.approvals).returning(t.approvals.c.approval_id)
 _ENGAGED_KILL_SWITCHES = (
     select(t.kill_switches)
     .where(t.kill_switches.c.engaged.is_(True))
@@ -152,6 +156,12 @@ class AuditRepository:
         row = self._connection.execute(_AUDIT_HEAD).one_or_none()
         return _audit_entry(row) if row else None
 
+    def head(self) -> tuple[int, str] | None:
+        """Return the newest entry's sequence number and hash (what the next entry chains
+        to), or None when the log is empty."""
+        row = self._connection.execute(_AUDIT_HEAD_LINK).one_or_none()
+        return (int(row[0]), str(row[1])) if row else None
+
     def add(self, entry: AuditEntry) -> None:
         """Append a sealed entry (its seq and hashes already computed)."""
         self._connection.execute(_ADD_AUDIT_ENTRY, entry.model_dump())
@@ -236,8 +246,7 @@ class ApprovalRepository:
         """Store a new request (its ``approval_id`` is ignored) and return its id."""
         values = _approval_values(approval)
         del values["approval_id"]
-        query = insert(t.approvals).values(**values).returning(t.approvals.c.approval_id)
-        return int(self._connection.execute(query).scalar_one())
+        return int(self._connection.execute(_ADD_APPROVAL, values).scalar_one())
 
     def get(
         self,

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from nextmove.errors import AuthenticationFailed, GovernanceError, NotFound, StoreError
 from nextmove.governance import tokens
 from nextmove.governance.access import require
-from nextmove.governance.audit import next_entry, verify_chain
+from nextmove.governance.audit import chained_entry, verify_chain
 from nextmove.governance.model import (
     GLOBAL_TARGET,
     USER_ID_PATTERN,
@@ -113,8 +113,8 @@ def record_audit(
     connection = target.connection if isinstance(target, UnitOfWork) else target
     audit = AuditRepository(connection)
     audit.lock_head()
-    entry = next_entry(
-        audit.last(),
+    entry = chained_entry(
+        audit.head(),
         occurred_at=occurred_at,
         actor=actor.user_id if isinstance(actor, Actor) else actor,
         action=action,

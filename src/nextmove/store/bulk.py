@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
@@ -26,6 +27,11 @@ __all__ = [
 ]
 
 _CHUNK = 5_000
+_FEW_ROWS = 64
+"""Up to this many rows, a batch is turned into row tuples in plain Python."""
+_SHAPES = 64
+_SQLITE_INSERTS: dict[tuple[Any, ...], str] = {}
+"""SQLite inserts made, by batch shape (at most ``_SHAPES``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +72,12 @@ def prepare_batch(dialect: str, frame: pl.DataFrame, key: Sequence[str]) -> Prep
         _as_text_columns(frame, bool_as_int=False).write_csv(buffer, include_header=False)
         return PreparedBatch(frame=frame, key=tuple(key), payload=buffer.getvalue())
     # Inserting in key order touches each page of the key's B-tree once per batch.
-    ordered = frame.sort(key) if frame.height > 1 else frame
-    rows = _as_text_columns(ordered, bool_as_int=True).rows()
+    ordered = frame.sort(key) if frame.height > 1 and not _in_key_order(frame, key) else frame
+    rows = (
+        _text_rows(ordered, bool_as_int=True)
+        if ordered.height <= _FEW_ROWS
+        else _as_text_columns(ordered, bool_as_int=True).rows()
+    )
     return PreparedBatch(frame=frame, key=tuple(key), payload=rows)
 
 
@@ -156,6 +166,67 @@ def _as_text_columns(frame: pl.DataFrame, *, bool_as_int: bool) -> pl.DataFrame:
     return frame.with_columns(conversions) if conversions else frame
 
 
+def _text_rows(frame: pl.DataFrame, *, bool_as_int: bool) -> list[tuple[Any, ...]]:
+    """``_as_text_columns(frame, ...).rows()``, converted in plain Python: for a few rows,
+    less overhead than polars' expressions."""
+    conversions: list[tuple[int, Callable[[Any], Any]]] = []
+    for index, column in enumerate(frame.get_columns()):
+        dtype = column.dtype
+        if dtype == pl.Date:
+            conversions.append((index, _date_text))
+        elif isinstance(dtype, pl.Datetime):
+            if dtype.time_unit == "ns":  # finer than Python's datetimes: polars converts
+                return _as_text_columns(frame, bool_as_int=bool_as_int).rows()
+            conversions.append((index, _utc_text if dtype.time_zone else _naive_text))
+        elif isinstance(dtype, pl.List):
+            conversions.append((index, _list_text))
+        elif dtype == pl.Boolean and bool_as_int:
+            conversions.append((index, int))
+    rows = frame.rows()
+    if not conversions:
+        return rows
+    converted = []
+    for row in rows:
+        values = list(row)
+        for index, convert in conversions:
+            if values[index] is not None:  # a null stays null
+                values[index] = convert(values[index])
+        converted.append(tuple(values))
+    return converted
+
+
+def _date_text(value: date) -> str:
+    return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+
+
+def _naive_text(value: datetime) -> str:
+    """As polars' ``strftime("%Y-%m-%d %H:%M:%S.%6f")``."""
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
+        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"
+    )
+
+
+def _utc_text(value: datetime) -> str:
+    return _naive_text(value.astimezone(UTC))
+
+
+def _list_text(items: Any) -> str:
+    return json.dumps(list(items))
+
+
+def _in_key_order(frame: pl.DataFrame, key: Sequence[str]) -> bool:
+    """Whether a few rows' single-column key is strictly increasing already (so sorting
+    them would change nothing)."""
+    if frame.height > _FEW_ROWS or len(key) != 1:
+        return False
+    values = frame.get_column(key[0]).to_list()
+    try:
+        return all(a < b for a, b in zip(values, values[1:], strict=False))
+    except TypeError:  # nulls, or values of no order
+        return False
+
+
 def _count_existing(
     connection: Connection, table: Table, frame: pl.DataFrame, key: Sequence[str]
 ) -> int:
@@ -188,16 +259,37 @@ def _write_sqlite(
     append_only: bool,
     updating: Sequence[str],
 ) -> WriteCounts:
-    columns = list(batch.frame.columns)
     existing = 0 if append_only else _count_existing(connection, table, batch.frame, batch.key)
-    sql = (
-        f"INSERT INTO {_quote(connection, table.name)} "
-        f"({', '.join(_quote(connection, c) for c in columns)}) "
-        f"VALUES ({', '.join('?' * len(columns))}) "
-        + _conflict_clause(connection, table, updating, batch.key, append_only)
+    sql = _sqlite_insert(
+        connection, table, tuple(batch.frame.columns), tuple(updating), batch.key, append_only
     )
     affected = connection.exec_driver_sql(sql, batch.payload).rowcount
     return _counts(batch.frame.height, existing, affected, append_only)
+
+
+def _sqlite_insert(
+    connection: Connection,
+    table: Table,
+    columns: tuple[str, ...],
+    updating: tuple[str, ...],
+    key: tuple[str, ...],
+    append_only: bool,
+) -> str:
+    """The insert of a batch of ``columns`` into ``table``; made once per shape (one-account
+    runs write the same shape again and again)."""
+    shape = (connection.dialect, table, columns, updating, key, append_only)
+    sql = _SQLITE_INSERTS.get(shape)
+    if sql is None:
+        sql = (
+            f"INSERT INTO {_quote(connection, table.name)} "
+            f"({', '.join(_quote(connection, c) for c in columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))}) "
+            + _conflict_clause(connection, table, updating, key, append_only)
+        )
+        if len(_SQLITE_INSERTS) >= _SHAPES:
+            _SQLITE_INSERTS.clear()
+        _SQLITE_INSERTS[shape] = sql
+    return sql
 
 
 def _counts(total: int, existing: int, affected: int, append_only: bool) -> WriteCounts:
