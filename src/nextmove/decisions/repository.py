@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime
+from collections import Counter
+from collections.abc import Collection
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, Literal
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import Connection, Select, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    Table,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 
 from nextmove.decisions.decision_log import with_model_versions
 from nextmove.errors import StoreError
@@ -109,10 +122,47 @@ class DecisionRepository:
                     f"{chunk.height - counts.inserted} decisions were not stored "
                     "(another run wrote at the same time?); nothing of this run was kept"
                 )
+        self._count_capacity(numbered)
         if stored is None:
             # written as given; returned as read back (e.g. a run id given as 32 bits)
             stored = numbered if numbered.schema == _STORED_TYPES else numbered.cast(_STORED_TYPES)
         return stored.reverse() if stored.height > 1 else stored
+
+    def _owners_use(
+        self, bounds: dict[str, Any], owners: Collection[str] | None
+    ) -> list[tuple[date, str, str, int]]:
+        """The counts per day, action and owner in ``bounds``, of ``owners`` (None: all)."""
+        if owners is not None and not owners:
+            return []
+        if owners is None:
+            query = _USED_BY_OWNER
+        elif len(owners) == 1:  # an equality, not a list
+            query, bounds = _USED_BY_ONE_OWNER, {**bounds, "owner": next(iter(owners))}
+        else:
+            query, bounds = _USED_BY_OWNERS, {**bounds, "owners": sorted(owners)}
+        return [(on, a, o, int(n)) for on, a, o, n in self._connection.execute(query, bounds)]
+
+    def _count_capacity(self, decisions: pl.DataFrame) -> None:
+        """Add the decisions that use capacity to the counts per day (of as_of in UTC) and
+        action, and per day, action and owner, in the decisions' transaction."""
+        per_action: Counter[tuple[date, str]] = Counter()
+        per_owner: Counter[tuple[date, str, str]] = Counter()
+        for on, action, owner_id, n in _capacity_uses(decisions):
+            per_action[on, action] += n
+            if owner_id is not None:
+                per_owner[on, action, owner_id] += n
+        postgres = self._connection.dialect.name == "postgresql"
+        if per_action:  # in key order: concurrent writers lock rows alike
+            rows = [
+                {"day": d, "action": a, "decisions": n} for (d, a), n in sorted(per_action.items())
+            ]
+            self._connection.execute(_add_use(t.capacity_by_action, postgres), rows)
+        if per_owner:
+            rows = [
+                {"day": d, "action": a, "owner_id": o, "decisions": n}
+                for (d, a, o), n in sorted(per_owner.items())
+            ]
+            self._connection.execute(_add_use(t.capacity_by_owner, postgres), rows)
 
     def decisions(
         self, *, run_id: int | None = None, account_id: str | None = None, limit: int | None = None
@@ -129,15 +179,26 @@ class DecisionRepository:
         return _frame(self._connection, query, table.c)
 
     def capacity_used(
-        self, since: datetime, until: datetime, *, day: tuple[datetime, datetime]
+        self, since: date, until: date, *, day: date, owners: Collection[str] | None = None
     ) -> list[tuple[str, str | None, bool, int]]:
-        """How many decisions that use capacity were made with ``since <= as_of < until``:
-        (action, owner_id, ``in_day``, decisions) rows, a few however many decisions there
-        were, where ``in_day`` says whether ``day[0] <= as_of < day[1]``. Read from the
-        index on ``as_of`` alone: the decisions of other weeks cost nothing."""
-        bounds = {"since": since, "until": until, "day": day[0], "day_end": day[1]}
-        rows = self._connection.execute(_CAPACITY_USED, bounds)
-        return [(action, owner, bool(in_day), int(n)) for action, owner, in_day, n in rows]
+        """How many decisions that use capacity were made on the days from ``since`` to
+        ``until`` (excluded, by as_of in UTC): (action, owner_id, ``in_day``, decisions)
+        rows, ``in_day`` true for those of ``day``.
+
+        Per owner for ``owners`` (None: every owner); each action's other decisions (other
+        owners', and unowned accounts') as owner None. Read from the counts kept per day
+        (see :meth:`add_decisions`): a few rows however many decisions there were.
+        """
+        bounds: dict[str, Any] = {"since": since, "until": until}
+        totals: Counter[tuple[str, bool]] = Counter()
+        for on, action, n in self._connection.execute(_USED_BY_ACTION, bounds):
+            totals[action, on == day] += n
+        owned: Counter[tuple[str, str | None, bool]] = Counter()
+        for on, action, owner_id, n in self._owners_use(bounds, owners):
+            owned[action, owner_id, on == day] += n
+            totals[action, on == day] -= n
+        rest = [(action, None, in_day, n) for (action, in_day), n in totals.items() if n > 0]
+        return [(a, o, in_day, n) for (a, o, in_day), n in owned.items()] + rest
 
     def touches(self, account_ids: list[str] | None = None) -> pl.DataFrame:
         """Actions that reached people: account_id, action, occurred_at (the decision's as_of).
@@ -398,33 +459,58 @@ _SERVING = (
     .where(or_(t.models.c.active.is_(True), t.models.c.status == ModelStatus.CHALLENGER.value))
     .order_by(t.models.c.status_at.desc())
 )
-_IN_DAY = and_(t.decisions.c.as_of >= bindparam("day"), t.decisions.c.as_of < bindparam("day_end"))
-# Counted per run (as_of) first, in the order of the index on (as_of, action, owner_id,
-# autonomy), which needs no sort however many decisions the week's batches made; then the
-# runs' counts (few, but one per real-time decision) are summed.
-_RUN_COUNTS = (
-    select(
-        t.decisions.c.action,
-        t.decisions.c.owner_id,
-        _IN_DAY.label("in_day"),
-        func.count().label("decisions"),
-    )
-    .where(
-        t.decisions.c.as_of >= bindparam("since"),
-        t.decisions.c.as_of < bindparam("until"),
-        t.decisions.c.action != "no_action",
-        # equalities, not a list: a list is expanded anew at every execution
-        or_(*(t.decisions.c.autonomy == level for level in _USING_CAPACITY)),
-    )
-    .group_by(t.decisions.c.as_of, t.decisions.c.action, t.decisions.c.owner_id)
-    .subquery()
+_BY_ACTION, _BY_OWNER = t.capacity_by_action, t.capacity_by_owner
+_USED_BY_ACTION = select(_BY_ACTION.c.day, _BY_ACTION.c.action, _BY_ACTION.c.decisions).where(
+    _BY_ACTION.c.day >= bindparam("since"), _BY_ACTION.c.day < bindparam("until")
 )
-_CAPACITY_USED = select(
-    _RUN_COUNTS.c.action,
-    _RUN_COUNTS.c.owner_id,
-    _RUN_COUNTS.c.in_day,
-    func.sum(_RUN_COUNTS.c.decisions),
-).group_by(_RUN_COUNTS.c.action, _RUN_COUNTS.c.owner_id, _RUN_COUNTS.c.in_day)
+_USED_BY_OWNER = select(
+    _BY_OWNER.c.day, _BY_OWNER.c.action, _BY_OWNER.c.owner_id, _BY_OWNER.c.decisions
+).where(_BY_OWNER.c.day >= bindparam("since"), _BY_OWNER.c.day < bindparam("until"))
+_USED_BY_ONE_OWNER = _USED_BY_OWNER.where(_BY_OWNER.c.owner_id == bindparam("owner"))
+_USED_BY_OWNERS = _USED_BY_OWNER.where(
+    _BY_OWNER.c.owner_id.in_(bindparam("owners", expanding=True))
+)
+
+
+@lru_cache(maxsize=4)
+def _add_use(table: Table, postgres: bool) -> Any:
+    """Add to a count of capacity used (the row is made at its first use)."""
+    builder = postgresql.insert if postgres else sqlite.insert
+    statement = builder(table)
+    keys = [column.name for column in table.primary_key.columns]
+    return statement.on_conflict_do_update(
+        index_elements=keys, set_={"decisions": table.c.decisions + statement.excluded.decisions}
+    )
+
+
+def _capacity_uses(decisions: pl.DataFrame) -> list[tuple[date, str, str | None, int]]:
+    """(day of as_of in UTC, action, owner_id, decisions) of the decisions that use
+    capacity: those that ask people for work."""
+    if decisions.height <= _FEW:  # one account's: no query
+        columns = (decisions[c].to_list() for c in ("as_of", "action", "owner_id", "autonomy"))
+        counted: Counter[tuple[date, str, str | None]] = Counter(
+            (_utc_day(as_of), action, owner_id)
+            for as_of, action, owner_id, autonomy in zip(*columns, strict=True)
+            if action != "no_action" and autonomy in _USING_CAPACITY
+        )
+        return [(on, action, owner_id, n) for (on, action, owner_id), n in counted.items()]
+    as_of = pl.col("as_of")
+    dtype = decisions.schema["as_of"]
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+        as_of = as_of.dt.convert_time_zone("UTC")
+    grouped = (
+        decisions.lazy()
+        .filter(pl.col("action") != "no_action", pl.col("autonomy").is_in(_USING_CAPACITY))
+        .group_by(as_of.dt.date().alias("day"), "action", "owner_id")
+        .len()
+        .collect()
+    )
+    return [(on, action, owner_id, int(n)) for on, action, owner_id, n in grouped.iter_rows()]
+
+
+def _utc_day(moment: datetime) -> date:
+    """The day of ``moment`` in UTC (a naive moment is read as UTC)."""
+    return (moment if moment.tzinfo is None else moment.astimezone(UTC)).date()
 
 
 _TOUCHES = {

@@ -105,11 +105,12 @@ def read_inputs(
         missing = sorted(set(account_ids) - set(frames["accounts"]["account_id"]))
         raise NotFound(f"no account {', '.join(map(repr, missing))} is stored")
     repository = DecisionRepository(uow.connection)
-    day = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC)
+    day = as_of.astimezone(UTC).date()
     week = day - timedelta(days=day.weekday())
-    used = repository.capacity_used(
-        week, week + timedelta(days=7), day=(day, day + timedelta(days=1))
-    )
+    # Deciding a few accounts, only their owners' use is read one by one (other groups
+    # are not theirs to fill); a team's is read whole.
+    owners = None if account_ids is None else _owners_of(frames["accounts"])
+    used = repository.capacity_used(week, week + timedelta(days=7), day=day, owners=owners)
     champion, challenger = repository.serving_models()
     return StoredInputs(
         frames=frames,
@@ -119,6 +120,12 @@ def read_inputs(
         used_today=[(action, owner, n) for action, owner, in_day, n in used if in_day],
         used_this_week=[(action, owner, n) for action, owner, _in_day, n in used],
     )
+
+
+def _owners_of(accounts: pl.DataFrame) -> set[str]:
+    if "owner_id" not in accounts.columns:
+        return set()
+    return {owner for owner in accounts["owner_id"].to_list() if owner is not None}
 
 
 def decide(

@@ -26,6 +26,8 @@ __all__ = [
     "accounts",
     "agent_state",
     "autonomy_demotions",
+    "capacity_by_action",
+    "capacity_by_owner",
     "decision_logs",
     "decision_runs",
     "decisions",
@@ -382,6 +384,27 @@ decisions = Table(
     Column("model_version", String(64), nullable=False),
     # Every decision counts the capacity used this week: by time, then what it counts.
     Index(None, "as_of", "action", "owner_id", "autonomy"),
+)
+
+# The capacity stored decisions used (those that ask people for work), counted per day as
+# they are stored: per action for all owners, and per action and owner. A decision reads
+# the week's use from these few rows, not from the week's decisions.
+capacity_by_action = Table(
+    "capacity_by_action",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("action", String(64), primary_key=True),
+    Column("decisions", Integer, nullable=False),
+)
+
+capacity_by_owner = Table(
+    "capacity_by_owner",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("action", String(64), primary_key=True),
+    Column("owner_id", ID, primary_key=True),
+    Column("decisions", Integer, nullable=False),
+    Index(None, "owner_id", "day"),
 )
 
 # Every decision of a run as one compressed Parquet file: a million decisions land in

@@ -94,7 +94,7 @@ def test_capacity_is_counted_per_action_owner_and_day(decider: Engine) -> None:
     with UnitOfWork(decider.database) as uow:
         repository = DecisionRepository(uow.connection)
         used = repository.capacity_used(
-            day - timedelta(days=6), day + timedelta(days=1), day=(day, day + timedelta(days=1))
+            day.date() - timedelta(days=6), day.date() + timedelta(days=1), day=day.date()
         )
         stored = repository.decisions()
     assert first.run_id < second.run_id
