@@ -189,8 +189,16 @@ def contact_cap_rule(
     if max_touches < 0 or days <= 0:
         raise ValueError("a contact cap needs max_touches >= 0 and days > 0")
     touches = pl.col(touches_column(scope, channel, days)).fill_null(0)
-    on_channel = pl.lit(True) if channel == "any" else pl.col("channel").eq_missing(channel)
-    violated = _CONTACTS_SOMEONE & on_channel & (touches + 1 > max_touches)
+    # The candidate contacts someone on the cap's channel: for a channel other than none,
+    # being on it already says the candidate contacts someone (the same truth values, in
+    # fewer nodes: rules are evaluated on every decision).
+    if channel == "any":
+        on_channel = _CONTACTS_SOMEONE
+    elif channel == "none":
+        on_channel = _CONTACTS_SOMEONE & pl.col("channel").eq_missing(channel)
+    else:
+        on_channel = pl.col("channel").eq_missing(channel)
+    violated = on_channel & (touches + 1 > max_touches)
     return Rule(
         rule_id or f"contact_cap:{scope}:{channel}:{max_touches}per{days}d",
         f"at most {max_touches} {channel} touch(es) per {scope} in {days} days",
@@ -214,7 +222,7 @@ def quiet_period_rule(
     if days <= 0:
         raise ValueError("a quiet period needs days > 0")
     since = pl.col(f"days_since__{_token(after)}")
-    violated = _CONTACTS_SOMEONE & (since < days).fill_null(False)
+    violated = _CONTACTS_SOMEONE & (since < days).eq_missing(True)  # as fill_null(False)
     return Rule(
         rule_id or f"quiet_period:{after}:{days}d",
         f"quiet for {days} days after a {after}",
@@ -250,7 +258,7 @@ def kill_switch_rule(
     return Rule(
         rule_id,
         f"kill switch engaged ({engaged_names or 'none'})",
-        pl.any_horizontal(parts) if parts else pl.lit(False),
+        (parts[0] if len(parts) == 1 else pl.any_horizontal(parts)) if parts else pl.lit(False),
     )
 
 

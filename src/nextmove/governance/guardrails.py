@@ -1,17 +1,20 @@
 """The guardrail filter: the single function every decision passes through before it can
 become an action.
 
-Pure and vectorised. One polars pass evaluates every rule over every candidate, and the
-flags of the candidates each rule concerns become a bit mask per candidate (bit i: rule i
-is broken); the capacity limits then keep, per group, the highest-priority candidates that
-broke no rule, deciding all groups at once with numpy; finally the few distinct masks are
-turned into rule ids and joined back. Rules are data
-(:mod:`nextmove.governance.guardrail_rules`), so a playbook compiles into them.
+Pure and vectorised. One polars pass evaluates every rule over every candidate (for one
+account's few candidates, Python evaluates them row by row, as polars would: see
+:mod:`nextmove.governance.guardrail_rows`), and the flags of the candidates each rule
+concerns become a bit mask per candidate (bit i: rule i is broken); the capacity limits
+then keep, per group, the highest-priority candidates that broke no rule, deciding all
+groups at once with numpy; finally the few distinct masks are turned into rule ids and
+joined back. Rules are data (:mod:`nextmove.governance.guardrail_rules`), so a playbook
+compiles into them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import operator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -19,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from nextmove.governance.guardrail_rows import row_rules, rules_columns
 from nextmove.governance.guardrail_rules import (
     NO_ACTION,
     CapacityLimit,
@@ -62,6 +66,10 @@ VIOLATED = "violated_rule_ids"
 """Column of ``blocked``: every rule the candidate breaks, or the capacity that cut it."""
 ONE_ACTION_PER_ACCOUNT = "one_action_per_account"
 """Rule id of the optional limit of one allowed action (besides no_action) per account."""
+
+_ONE_PER_ACCOUNT = CapacityLimit(
+    ONE_ACTION_PER_ACCOUNT, "account_id", {}, default=1, description="one per account"
+)
 
 Mask = npt.NDArray[np.uint64]
 Positions = npt.NDArray[np.int64]
@@ -174,11 +182,7 @@ def apply_guardrails(
     """
     limits = [*capacities]
     if one_action_per_account:
-        limits.append(
-            CapacityLimit(
-                ONE_ACTION_PER_ACCOUNT, "account_id", {}, default=1, description="one per account"
-            )
-        )
+        limits.append(_ONE_PER_ACCOUNT)
     ids = [rule.rule_id for rule in rules] + [limit.rule_id for limit in limits]
     _check(candidates, rules, limits, ids, priority)
     if candidates.height == 0:  # nothing to evaluate (often so when deciding one account)
@@ -205,7 +209,10 @@ def apply_guardrails(
     elif len(positions) == candidates.height:
         allowed = candidates.clear()
     else:
-        allowed = candidates[np.flatnonzero(~blocked)]
+        kept = np.flatnonzero(~blocked)
+        first_kept, count = int(kept[0]), len(kept)
+        contiguous = int(kept[-1]) - first_kept + 1 == count
+        allowed = candidates.slice(first_kept, count) if contiguous else candidates[kept]
     return GuardrailResult(
         allowed=allowed,
         blocked=explain_blocked,
@@ -228,18 +235,28 @@ def _check(
     clashes = sorted(present & {BLOCKED_BY, VIOLATED} | {c for c in present if "__guard" in c})
     if clashes:
         raise ValueError(f"candidates may not have the columns {', '.join(clashes)}")
-    needed = {"action": "the filter"}
-    if limits:
-        needed |= {"account_id": "capacities", priority: "capacities"}
-    for rule_id, columns in _columns_read(tuple(rules)):
-        needed |= {column: rule_id for column in columns}
-    for limit in limits:
-        needed |= {column: limit.rule_id for column in limit.columns}
     missing = [
-        f"{column} (read by {who})" for column, who in needed.items() if column not in present
+        f"{column} (read by {who})"
+        for column, who in _needed(tuple(rules), tuple(limits), priority)
+        if column not in present
     ]
     if missing:
         raise ValueError(f"candidates lack columns: {', '.join(missing)}")
+
+
+@lru_cache(maxsize=64)
+def _needed(
+    rules: tuple[Rule, ...], limits: tuple[CapacityLimit, ...], priority: str
+) -> tuple[tuple[str, str], ...]:
+    """Each column the filter, the rules and the limits read, and the first reader named."""
+    needed = {"action": "the filter"}
+    if limits:
+        needed |= {"account_id": "capacities", priority: "capacities"}
+    for rule_id, columns in _columns_read(rules):
+        needed |= {column: rule_id for column in columns}
+    for limit in limits:
+        needed |= {column: limit.rule_id for column in limit.columns}
+    return tuple(needed.items())
 
 
 @lru_cache(maxsize=16)
@@ -300,29 +317,77 @@ def _rule_masks(
 ) -> list[Mask]:
     """Per candidate, one 64-bit word per 64 rule ids with the bits of the rules it breaks.
 
-    The rules are evaluated in one polars query; which candidates each concerns, and the
-    packing into words, are array steps.
+    The rules are evaluated in one polars query (or, for a few candidates, row by row in
+    Python); which candidates each concerns, and the packing into words, are array steps.
     """
-    masks = [np.zeros(candidates.height, np.uint64) for _ in range(max(-(-bits // 64), 1))]
-    if rules:
-        violations = _violations(tuple(rules))
-        # Eager (in memory, few optimisations) for one account's few candidates: planning
-        # would be most of the time; many candidates keep the default engine.
-        frame = (
-            candidates.select(violations)
-            if candidates.height <= _FEW_CANDIDATES
-            else candidates.lazy().select(violations).collect()
-        )
-        for i, (rule, violated) in enumerate(zip(rules, frame.get_columns(), strict=True)):
-            if violated.dtype != pl.Boolean:  # a null literal, say
-                violated = violated.cast(pl.Boolean)
-            if len(violated) != candidates.height:  # a literal: one value for every candidate
-                violated = violated.new_from_index(0, candidates.height)
-            if violated.null_count():  # unknown: broken
-                violated = violated.fill_null(True)
-            broken = scope(rule.actions) & np.asarray(violated.to_numpy(), dtype=np.bool_)
-            masks[i // 64] |= broken.astype(np.uint64) << np.uint64(i % 64)
+    words = max(-(-bits // 64), 1)
+    if not rules:
+        return [np.zeros(candidates.height, np.uint64) for _ in range(words)]
+    rules = tuple(rules)
+    few = _violated_in_python(candidates, rules) if candidates.height <= _ROWS_IN_PYTHON else None
+    if few is not None:
+        broken = few & np.stack([scope(rule.actions) for rule in rules])
+        # Rule i is bit i % 64 of word i // 64: packed eight rules a byte, eight bytes a word.
+        padded = np.zeros((words * 64, candidates.height), np.bool_)
+        padded[: len(rules)] = broken
+        packed = np.packbits(padded, axis=0, bitorder="little")
+        as_words = np.ascontiguousarray(packed.T).view(np.dtype("<u8"))
+        return [as_words[:, w].astype(np.uint64) for w in range(words)]
+    masks = [np.zeros(candidates.height, np.uint64) for _ in range(words)]
+    for i, (rule, violated) in enumerate(zip(rules, _violated(candidates, rules), strict=True)):
+        broken_by = scope(rule.actions) & violated
+        masks[i // 64] |= broken_by.astype(np.uint64) << np.uint64(i % 64)
     return masks
+
+
+def _violated(candidates: pl.DataFrame, rules: tuple[Rule, ...]) -> Iterator[Flags]:
+    """Per rule, whether each candidate breaks it (true or null), by one polars query."""
+    violations = _violations(rules)
+    # Eager (in memory, few optimisations) for one account's few candidates: planning
+    # would be most of the time; many candidates keep the default engine.
+    frame = (
+        candidates.select(violations)
+        if candidates.height <= _FEW_CANDIDATES
+        else candidates.lazy().select(violations).collect()
+    )
+    for violated in frame.get_columns():
+        if violated.dtype != pl.Boolean:  # a null literal, say
+            violated = violated.cast(pl.Boolean)
+        if len(violated) != candidates.height:  # a literal: one value for every candidate
+            violated = violated.new_from_index(0, candidates.height)
+        if violated.null_count():  # unknown: broken
+            violated = violated.fill_null(True)
+        yield np.asarray(violated.to_numpy(), dtype=np.bool_)
+
+
+_ROWS_IN_PYTHON = 32
+"""Up to this many candidates, rules :mod:`~nextmove.governance.guardrail_rows` can read are
+evaluated row by row in Python: planning a polars query would be most of the time."""
+
+
+def _violated_in_python(candidates: pl.DataFrame, rules: tuple[Rule, ...]) -> Flags | None:
+    """:func:`_violated` row by row, or None if the rules or the dtypes are not known there."""
+    columns = rules_columns(rules)
+    picked = None if columns is None else _positions(tuple(candidates.columns), columns)
+    if picked is None:
+        return None
+    every = candidates.dtypes
+    compiled = row_rules(rules, tuple(every[at] for at in picked))
+    if compiled is None:
+        return None
+    if len(picked) > 1:
+        pick = operator.itemgetter(*picked)
+        rows = [pick(row) for row in candidates.rows()]
+    else:
+        rows = [tuple(row[at] for at in picked) for row in candidates.rows()]
+    return np.array(compiled.broken(rows), dtype=np.bool_).reshape(len(rules), len(rows))
+
+
+@lru_cache(maxsize=64)
+def _positions(names: tuple[str, ...], columns: tuple[str, ...]) -> tuple[int, ...] | None:
+    """Where each of ``columns`` is among ``names`` (None if one is missing)."""
+    at = {name: k for k, name in enumerate(names)}
+    return tuple(at[column] for column in columns) if set(columns) <= set(at) else None
 
 
 @lru_cache(maxsize=16)

@@ -61,7 +61,6 @@ from nextmove.governance.guardrail_rules import (
     CapacityLimit,
     Rule,
     contact_cap_rule,
-    eligibility_rule,
     kill_switch_rule,
     quiet_period_rule,
 )
@@ -190,10 +189,7 @@ def _consent_rules(playbook: Playbook, compiled: RuleSet) -> list[Rule]:
             parts.setdefault(rule.rule_id, []).append(rule)
     rules = []
     for rule_id, same in parts.items():
-        violated = pl.any_horizontal(
-            pl.col("channel").cast(pl.String).eq(_channel_of(playbook, part).value) & part.blocks
-            for part in same
-        )
+        violated = _on_channels([(_channel_of(playbook, part).value, part.blocks) for part in same])
         description = (
             "opted out of the candidate's channel (a meeting honours email and phone)"
             if rule_id == OPT_OUT_RULE
@@ -203,20 +199,50 @@ def _consent_rules(playbook: Playbook, compiled: RuleSet) -> list[Rule]:
     return rules
 
 
+def _on_channels(parts: list[tuple[str, pl.Expr]]) -> pl.Expr:
+    """True where the candidate's channel is that of a part whose ``blocks`` is true.
+
+    The plain form, ``any_horizontal(channel == c & blocks for each part)``, is what this
+    computes, null channel included (null where some part blocks, else false); it is
+    evaluated on every decision, so channels whose parts block alike (do_not_contact, a
+    regional rule a meeting honours on the same channel as an email) share one test,
+    ``channel in [...]``, and a single term needs no ``any_horizontal``.
+    """
+    groups: list[tuple[list[str], pl.Expr]] = []
+    for channel, blocks in parts:
+        same = next((group for group in groups if group[1].meta.eq(blocks)), None)
+        if same is None:
+            groups.append(([channel], blocks))
+        elif channel not in same[0]:
+            same[0].append(channel)
+    on = pl.col("channel").cast(pl.String)
+    terms = [
+        (on.eq(channels[0]) if len(channels) == 1 else on.is_in(channels)) & blocks
+        for channels, blocks in groups
+    ]
+    return terms[0] if len(terms) == 1 else pl.any_horizontal(terms)
+
+
 def _channel_of(playbook: Playbook, rule: CompiledRule) -> Channel:
     """The channel a compiled consent rule was compiled for (that of its actions)."""
     return playbook.actions[min(rule.actions)].channel
 
 
 def _eligibility_rules(playbook: Playbook, compiled: RuleSet) -> list[Rule]:
-    """Eligibility: the compiled condition must be true; false and null both block."""
+    """Eligibility: the compiled condition must be true; false and null both block.
+
+    ``eligibility_rule(id, ~blocks)`` would break the rule where ``~(~blocks)
+    .fill_null(False)`` is, that is where ``blocks`` is true or null; the filter counts a
+    null as broken too, so ``blocks`` itself is the same rule, without three nodes that
+    every decision would evaluate.
+    """
     by_id = {rule.rule_id: rule for rule in compiled.rules if rule.kind == "eligibility"}
     return [
-        eligibility_rule(
+        Rule(
             written.id,
-            ~by_id[written.id].blocks,
-            actions=_scope(playbook, written.actions),
-            description=by_id[written.id].description,
+            by_id[written.id].description or f"eligibility: {written.id}",
+            by_id[written.id].blocks,
+            _scope(playbook, written.actions),
         )
         for written in playbook.eligibility
     ]
