@@ -20,11 +20,15 @@ import argparse
 import random
 import statistics
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import polars as pl
+
 from nextmove import Engine
+from nextmove.decisions.repository import DecisionRepository
 from nextmove.sim import SimConfig, generate, write_company
+from nextmove.store import UnitOfWork
 
 ROOT = Path(__file__).resolve().parent
 PLAYBOOK = ROOT.parent / "examples" / "playbooks" / "b2b_saas.yaml"
@@ -37,6 +41,12 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=1_000)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--busy-week",
+        type=int,
+        default=0,
+        help="store this many more acting decisions earlier in the week first",
+    )
     args = parser.parse_args()
     folder = ROOT / ".data" / f"decide-for-{args.accounts}-{args.seed}"
     database = folder / "nextmove.db"
@@ -48,8 +58,10 @@ def main() -> None:
         engine.import_folder(manifest.parent)
         engine.apply_playbook(PLAYBOOK, message="benchmark")
         started = time.perf_counter()
-        engine.decide(as_of=AS_OF)
+        batch = engine.decide(as_of=AS_OF)
         batch_per_account = (time.perf_counter() - started) / args.accounts
+        if args.busy_week:
+            _fill_week(engine, batch.run_id, args.busy_week, random.Random(args.seed))
         ids = company.accounts["account_id"].to_list()
         picker = random.Random(args.seed)
         warmup: list[float] = []
@@ -73,6 +85,40 @@ def main() -> None:
     print(f"  all:    {_percentiles(latencies)}")
     print(f"  acting: {_percentiles(acting)} ({len(acting)} calls)")
     print(f"  baseline: a batch run costs {batch_per_account * 1000:.2f} ms per account")
+    if args.busy_week:
+        print(f"  with {args.busy_week:,} more acting decisions stored earlier this week")
+
+
+def _fill_week(engine: Engine, run_id: int, count: int, picker: random.Random) -> None:
+    """Store ``count`` acting decisions on the days before as_of in its week, as busy batch
+    runs would have: of an action the playbook does not have, so they take nobody's
+    capacity, and what they cost is reading the week's use."""
+    as_of = [AS_OF - timedelta(days=picker.randint(0, AS_OF.weekday())) for _ in range(count)]
+    filler = pl.DataFrame(
+        {
+            "run_id": [run_id] * count,
+            "account_id": [f"filler-{i}" for i in range(count)],
+            "action": ["benchmark_filler"] * count,
+            "product_id": [None] * count,
+            "as_of": as_of,
+            "expected_value": [1.0] * count,
+            "score": [1.0] * count,
+            "uplift": [0.01] * count,
+            "confidence": [0.9] * count,
+            "propensity": [1.0] * count,
+            "explored": [False] * count,
+            "holdout": [False] * count,
+            "autonomy": [picker.choice(["auto", "approve", "recommend"]) for _ in range(count)],
+            "owner_id": [f"filler-owner-{picker.randint(0, 499)}" for _ in range(count)],
+            "reasons": ["{}"] * count,
+            "playbook_version": [1] * count,
+            "model_version": ["filler"] * count,
+        },
+        schema_overrides={"product_id": pl.String, "as_of": pl.Datetime("us", "UTC")},
+    )
+    with UnitOfWork(engine.database) as uow:
+        DecisionRepository(uow.connection).add_decisions(filler)
+        uow.commit()
 
 
 def _percentiles(latencies: list[float]) -> str:
