@@ -382,8 +382,6 @@ decisions = Table(
     Column("reasons", Text, nullable=False),
     Column("playbook_version", Integer),
     Column("model_version", String(64), nullable=False),
-    # Every decision counts the capacity used this week: by time, then what it counts.
-    Index(None, "as_of", "action", "owner_id", "autonomy"),
 )
 
 # The capacity stored decisions used (those that ask people for work), counted per day as

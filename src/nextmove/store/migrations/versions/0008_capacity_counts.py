@@ -1,7 +1,8 @@
 """The capacity earlier decisions used, counted per day as they are stored: per action (all
 owners) and per action and owner. A decision then reads a week's use from at most seven
 rows per action, and its accounts' owners' rows, however many decisions the week made;
-counting the decisions themselves grew with every batch run of the week.
+counting the decisions themselves grew with every batch run of the week. The index that
+counting read (revision 0007) serves nothing else, and goes.
 
 Revision ID: 0008
 Revises: 0007
@@ -23,6 +24,7 @@ down_revision = "0007"
 branch_labels = None
 depends_on = None
 
+_COUNTING_INDEX = "ix_decisions_as_of_action_owner_id_autonomy"
 _USING_CAPACITY = ("auto", "approve", "recommend")
 """The levels whose decisions ask people for work (as when they were counted before)."""
 
@@ -47,6 +49,7 @@ def upgrade() -> None:
         op.f("ix_capacity_by_owner_owner_id_day"), "capacity_by_owner", ["owner_id", "day"]
     )
     _count_stored_decisions(by_action, by_owner)
+    op.drop_index(op.f(_COUNTING_INDEX), table_name="decisions")
 
 
 def _count_stored_decisions(by_action: sa.Table, by_owner: sa.Table) -> None:
@@ -85,6 +88,7 @@ def _count_stored_decisions(by_action: sa.Table, by_owner: sa.Table) -> None:
 
 
 def downgrade() -> None:
+    op.create_index(op.f(_COUNTING_INDEX), "decisions", ["as_of", "action", "owner_id", "autonomy"])
     op.drop_index(op.f("ix_capacity_by_owner_owner_id_day"), table_name="capacity_by_owner")
     op.drop_table("capacity_by_owner")
     op.drop_table("capacity_by_action")
