@@ -42,6 +42,7 @@ __all__ = [
     "consent_rule",
     "contact_cap_rule",
     "eligibility_rule",
+    "ineligibility_rule",
     "kill_switch_rule",
     "quiet_period_rule",
     "region_consent_rule",
@@ -274,12 +275,21 @@ def eligibility_rule(
     ``condition`` is true where the candidate is eligible; false and null both block. It
     reads whatever columns it names (see :attr:`Rule.columns`).
     """
-    return Rule(
-        rule_id,
-        description or f"eligibility: {rule_id}",
-        ~condition.fill_null(False),
-        _actions(actions),
+    return ineligibility_rule(
+        rule_id, ~condition.fill_null(False), actions=actions, description=description
     )
+
+
+def ineligibility_rule(
+    rule_id: str,
+    blocks: pl.Expr,
+    *,
+    actions: Collection[str] | None = None,
+    description: str = "",
+) -> Rule:
+    """Return the eligibility rule stated by what it blocks: ``blocks`` is true where the
+    candidate is not eligible, and null (unknown) blocks too, as any rule's null does."""
+    return Rule(rule_id, description or f"eligibility: {rule_id}", blocks, _actions(actions))
 
 
 def autonomy_never_rule(

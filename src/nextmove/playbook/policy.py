@@ -61,6 +61,7 @@ from nextmove.governance.guardrail_rules import (
     CapacityLimit,
     Rule,
     contact_cap_rule,
+    ineligibility_rule,
     kill_switch_rule,
     quiet_period_rule,
 )
@@ -233,16 +234,16 @@ def _eligibility_rules(playbook: Playbook, compiled: RuleSet) -> list[Rule]:
 
     ``eligibility_rule(id, ~blocks)`` would break the rule where ``~(~blocks)
     .fill_null(False)`` is, that is where ``blocks`` is true or null; the filter counts a
-    null as broken too, so ``blocks`` itself is the same rule, without three nodes that
-    every decision would evaluate.
+    null as broken too, so ``ineligibility_rule(id, blocks)`` is the same rule, without
+    three nodes that every decision would evaluate.
     """
     by_id = {rule.rule_id: rule for rule in compiled.rules if rule.kind == "eligibility"}
     return [
-        Rule(
+        ineligibility_rule(
             written.id,
-            by_id[written.id].description or f"eligibility: {written.id}",
             by_id[written.id].blocks,
-            _scope(playbook, written.actions),
+            actions=_scope(playbook, written.actions),
+            description=by_id[written.id].description,
         )
         for written in playbook.eligibility
     ]
