@@ -29,7 +29,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from nextmove.decisions.decision_log import with_model_versions
 from nextmove.errors import StoreError
 from nextmove.foundation.repository import frame_of_rows
+from nextmove.governance.model import ApprovalStatus
 from nextmove.learning.model import ModelRecord, ModelStatus
+from nextmove.playbook.model import AutonomyLevel
 from nextmove.store import prepare_batch, write_batch
 from nextmove.store import tables as t
 from nextmove.store.types import UtcDateTime
@@ -201,9 +203,12 @@ class DecisionRepository:
         return [(a, o, in_day, n) for (a, o, in_day), n in owned.items()] + rest
 
     def touches(self, account_ids: list[str] | None = None) -> pl.DataFrame:
-        """Actions that reached people: account_id, action, occurred_at (the decision's as_of).
+        """Moves that reach people: account_id, action, occurred_at (the decision's as_of).
 
-        Until execution records what was sent, an ``auto`` decision counts as sent.
+        Until execution records what was sent, a move counts from its decision: an
+        ``auto`` one as sent, an ``approve`` one while its request is pending or once it
+        is approved (not when people rejected it or let it expire), and a ``recommend``
+        one as done (its owner was asked to act, and nothing says whether they did).
         """
         ids: dict[str, Any]
         if account_ids is not None and len(account_ids) == 1:  # an equality, not a list
@@ -520,14 +525,32 @@ _TOUCHES = {
 }
 
 
+_REACHING = tuple(
+    level.value for level in (AutonomyLevel.AUTO, AutonomyLevel.APPROVE, AutonomyLevel.RECOMMEND)
+)
+"""Autonomy levels whose moves reach people (see :meth:`DecisionRepository.touches`)."""
+_DECLINED = (ApprovalStatus.REJECTED.value, ApprovalStatus.EXPIRED.value)
+"""Approval outcomes after which the move never happens."""
+
+
 @lru_cache(maxsize=3)
 def _touches_query(scope: Literal["all", "one", "many"]) -> Select[Any]:
     """The query of :meth:`DecisionRepository.touches`: of every account, or of the one
     ``account_id`` or the many ``account_ids`` bound at execution (built once: deciding one
     account reads it every call)."""
     table = t.decisions
+    declined = (
+        select(t.approvals.c.approval_id)
+        .where(
+            t.approvals.c.decision_id == table.c.decision_id,
+            t.approvals.c.status.in_(_DECLINED),
+        )
+        .exists()
+    )
     query = select(table.c.account_id, table.c.action, table.c.as_of).where(
-        table.c.action != "no_action", table.c.autonomy == "auto"
+        table.c.action != "no_action",
+        table.c.autonomy.in_(_REACHING),
+        ~((table.c.autonomy == AutonomyLevel.APPROVE.value) & declined),
     )
     if scope == "one":
         query = query.where(table.c.account_id == bindparam("account_id"))

@@ -186,5 +186,6 @@ def _request_approvals(
             value=proposed.value,
             required_approvers=required_approvers(playbook, proposed.action, proposed.value),
             playbook_version=playbook_version,
+            decision_id=proposed.decision_id,
             now=lambda: now,
         )

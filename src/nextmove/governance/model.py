@@ -191,6 +191,8 @@ class Approval(BaseModel):
     decided_at: datetime | None = None
     reason: str | None = None
     playbook_version: int | None = None
+    decision_id: int | None = None
+    """The stored decision the engine asked approval for (None: a person's request)."""
 
 
 class ExceptionKind(StrEnum):

@@ -68,11 +68,13 @@ def request_approval(
     value: float | None = None,
     required_approvers: int = 1,
     playbook_version: int | None = None,
+    decision_id: int | None = None,
     now: Clock,
 ) -> Approval:
     """Queue a proposed action for people to approve; return the pending request.
 
-    ``required_approvers`` is 1, or 2 for four-eyes (two distinct approvers).
+    ``required_approvers`` is 1, or 2 for four-eyes (two distinct approvers);
+    ``decision_id`` names the stored decision the engine asks approval for.
     """
     require(actor, Permission.REQUEST_APPROVAL)
     at = now()
@@ -98,6 +100,7 @@ def request_approval(
                 "expires_at": expires_at,
                 "required_approvers": required_approvers,
                 "playbook_version": version,
+                "decision_id": decision_id,
             }
         )
         approval_id = ApprovalRepository(connection).add(draft)

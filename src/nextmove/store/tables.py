@@ -309,6 +309,8 @@ approvals = Table(
     Column("decided_at", UtcDateTime),
     Column("reason", Text),
     Column("playbook_version", Integer),
+    # The decision the engine asked approval for (None: a person's request).
+    Column("decision_id", BigInteger().with_variant(Integer, "sqlite"), index=True),
 )
 
 exceptions = Table(
