@@ -52,6 +52,7 @@ from nextmove.foundation.service import record_frames
 from nextmove.governance.model import ApprovalStatus
 from nextmove.sim import SimConfig, SyntheticCompany, World, generate, write_company
 from nextmove.sim.bandit import BanditScorer
+from nextmove.sim.contact_log import ContactLog
 from nextmove.sim.policies import (
     FeatureCeilingScorer,
     OracleScorer,
@@ -79,7 +80,8 @@ class Result:
     """Breaches the engine's own guardrail check found in its decisions."""
     contact_breaches: int = 0
     """Moves carried out against a contact cap or quiet period, counted from the moves
-    themselves (:class:`ContactLog`), not from what the engine knew of them."""
+    themselves (:class:`~nextmove.sim.contact_log.ContactLog`), not from what the engine
+    knew of them."""
     seconds: float = 0.0
     models: dict[str, int] = field(default_factory=dict)
     """The engine's registry at the end: models per status (champion, challenger, …)."""
@@ -88,57 +90,6 @@ class Result:
         middle = len(self.daily) // 2
         part = self.daily[:middle] if which == 0 else self.daily[middle:]
         return float(sum(part))
-
-
-class ContactLog:
-    """The moves carried out so far, checked against the playbook's contact caps and its
-    quiet periods after a touch or a purchase, as a company's contact records would be.
-
-    A move reaches the account (the simulator's moves name no contact), so every cap counts
-    per account; a cap on "the last N days" counts moves after as_of − N days.
-    """
-
-    def __init__(self, playbook: dict[str, Any]) -> None:
-        self._channel = {
-            name: str(a.get("channel", "none")) for name, a in playbook["actions"].items()
-        }
-        policies = playbook.get("contact_policies", {})
-        self._caps = policies.get("caps", [])
-        self._quiet = policies.get("quiet_periods", [])
-        self._moves: dict[str, list[tuple[datetime, str]]] = {}
-        self._bought: dict[str, list[datetime]] = {}
-
-    def breaches(self, at: datetime, accounts: list[str], actions: list[str]) -> int:
-        """Count today's moves that break a cap or quiet period, then log them."""
-        found = sum(self._breaks(at, a, m) for a, m in zip(accounts, actions, strict=True))
-        for account, action in zip(accounts, actions, strict=True):
-            self._moves.setdefault(account, []).append((at, self._channel[action]))
-        return found
-
-    def bought(self, purchases: pl.DataFrame) -> None:
-        for account, occurred in purchases.select("account_id", "occurred_at").iter_rows():
-            self._bought.setdefault(account, []).append(occurred)
-
-    def _breaks(self, at: datetime, account: str, action: str) -> bool:
-        channel = self._channel[action]
-        earlier = self._moves.get(account, [])
-        for cap in self._caps:
-            since = at - timedelta(days=int(cap["days"]))
-            counted = cap["channel"] in ("any", channel)
-            seen = sum(1 for t, c in earlier if t > since and cap["channel"] in ("any", c))
-            if counted and seen + 1 > int(cap["max"]):
-                return True
-        for quiet in self._quiet:
-            if quiet.get("actions") and action not in quiet["actions"]:
-                continue
-            since = at - timedelta(days=int(quiet["days"]))
-            if quiet["after"] == "touch" and any(t > since for t, _ in earlier):
-                return True
-            if quiet["after"] == "purchase" and any(
-                since < t <= at for t in self._bought.get(account, [])
-            ):
-                return True
-        return False
 
 
 class Recording:
@@ -244,8 +195,8 @@ def run_policy(
         assert active is not None
         scorer, after_day = make_policy(name, world, company, active, seed)
         purchases = _purchases(company.outcomes)
-        contacts = ContactLog(playbook)
-        contacts.bought(purchases)
+        contacts = ContactLog(active)
+        contacts.bought(purchases.select("account_id", "occurred_at").iter_rows())
         for day in range(days):
             today = world.day
             signals = world.signal_frame_for_day()
@@ -260,7 +211,9 @@ def run_policy(
             )
             ids, motions = made["account_id"].to_list(), made["action"].to_list()
             products = made["product_id"].to_list()
-            result.contact_breaches += contacts.breaches(_at(today, 12), ids, motions)
+            result.contact_breaches += contacts.carry_out(
+                _at(today, 12), zip(ids, motions, strict=True)
+            )
             _follow_approvals(engine)
             worth = world.expected_value(ids, motions, products) if ids else np.zeros(0)
             net = worth - np.array([costs[m] for m in motions])
@@ -279,7 +232,7 @@ def run_policy(
                 outcomes.write_parquet(outcome_file)
                 engine.ingest(outcomes=outcome_file)
             purchases = pl.concat([purchases, _purchases(outcomes)])
-            contacts.bought(_purchases(outcomes))
+            contacts.bought(_purchases(outcomes).select("account_id", "occurred_at").iter_rows())
             after_day(day, engine, made, outcomes, purchases, world.day)
         for record in engine.models():
             result.models[record.status.value] = result.models.get(record.status.value, 0) + 1

@@ -36,7 +36,7 @@ from nextmove.store import prepare_batch, write_batch
 from nextmove.store import tables as t
 from nextmove.store.types import UtcDateTime
 
-__all__ = ["DecisionRepository"]
+__all__ = ["DecisionRepository", "reaching_moves"]
 
 _STORED = tuple(column.name for column in t.decisions.c)
 _CHUNK = 200_000
@@ -533,11 +533,9 @@ _DECLINED = (ApprovalStatus.REJECTED.value, ApprovalStatus.EXPIRED.value)
 """Approval outcomes after which the move never happens."""
 
 
-@lru_cache(maxsize=3)
-def _touches_query(scope: Literal["all", "one", "many"]) -> Select[Any]:
-    """The query of :meth:`DecisionRepository.touches`: of every account, or of the one
-    ``account_id`` or the many ``account_ids`` bound at execution (built once: deciding one
-    account reads it every call)."""
+def reaching_moves() -> Select[Any]:
+    """Stored moves that reach people (see :meth:`DecisionRepository.touches`):
+    account_id, action, as_of."""
     table = t.decisions
     declined = (
         select(t.approvals.c.approval_id)
@@ -552,6 +550,16 @@ def _touches_query(scope: Literal["all", "one", "many"]) -> Select[Any]:
         table.c.autonomy.in_(_REACHING),
         ~((table.c.autonomy == AutonomyLevel.APPROVE.value) & declined),
     )
+    return query
+
+
+@lru_cache(maxsize=3)
+def _touches_query(scope: Literal["all", "one", "many"]) -> Select[Any]:
+    """The query of :meth:`DecisionRepository.touches`: of every account, or of the one
+    ``account_id`` or the many ``account_ids`` bound at execution (built once: deciding one
+    account reads it every call)."""
+    table = t.decisions
+    query = reaching_moves()
     if scope == "one":
         query = query.where(table.c.account_id == bindparam("account_id"))
     elif scope == "many":

@@ -12,6 +12,7 @@ import polars as pl
 from sqlalchemy import Connection, func, select, type_coerce
 
 from nextmove.decisions.decision_log import with_model_versions
+from nextmove.decisions.repository import reaching_moves
 from nextmove.store import tables as t
 from nextmove.store.types import UtcDateTime
 
@@ -95,11 +96,9 @@ class MeasurementRepository:
         return _frame(self._connection, query, schema)
 
     def touches(self, *, until: datetime) -> pl.DataFrame:
-        """Moves that reached people before ``until``: account_id, action, occurred_at."""
-        table = t.decisions
-        query = select(table.c.account_id, table.c.action, table.c.as_of).where(
-            table.c.action != "no_action", table.c.autonomy == "auto", table.c.as_of < until
-        )
+        """Moves that reached people before ``until`` (as decisions read them, see
+        :func:`reaching_moves`): account_id, action, occurred_at."""
+        query = reaching_moves().where(t.decisions.c.as_of < until)
         schema = {"account_id": pl.String, "action": pl.String, "occurred_at": _UTC}
         return _frame(self._connection, query, schema)
 

@@ -63,10 +63,11 @@ def reference_url(database_url: str, tmp_path: Path) -> Iterator[str]:
 
 
 def _prepared(engine: Engine, company_folder: Path) -> Engine:
-    """The company, the playbook, and yesterday's batch run (touches and capacity used)."""
+    """The company, the playbook, and a batch run four days ago, in the same week: touches
+    inside the caps' windows (past the three quiet days after a touch), capacity used."""
     engine.import_folder(company_folder)
     engine.apply_playbook(_unbounded_playbook(), message="capacities that never bind")
-    engine.decide(as_of=AS_OF - timedelta(days=1))
+    engine.decide(as_of=AS_OF - timedelta(days=4))
     return engine
 
 

@@ -31,6 +31,11 @@ def _prepared(engine: Engine, company: Path) -> None:
     for old, new in [
         ("exploration_budget: 0.05 ", "exploration_budget: 0.3 "),  # many moves to measure
         ("attribution_days: 30 ", "attribution_days: 7 "),
+        # contact rules that let the same accounts be moved day after day
+        ("channel: email, max: 1, days: 7}", "channel: email, max: 100, days: 7}"),
+        ("channel: any, max: 3, days: 30}", "channel: any, max: 100, days: 30}"),
+        ("channel: meeting, max: 1, days: 30}", "channel: meeting, max: 100, days: 30}"),
+        ("{id: after_touch, after: touch, days: 3}", "{id: after_touch, after: touch, days: 1}"),
     ]:
         assert old in text
         text = text.replace(old, new)

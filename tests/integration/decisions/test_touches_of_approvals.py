@@ -19,6 +19,7 @@ from sqlalchemy import insert, select
 from nextmove import Engine
 from nextmove.decisions.repository import DecisionRepository
 from nextmove.governance.model import ApprovalStatus
+from nextmove.measurement.repository import MeasurementRepository
 from nextmove.store import UnitOfWork
 from nextmove.store import tables as t
 from nextmove.store.database import create_database_engine
@@ -40,8 +41,11 @@ def decider(engine: Engine, small_company: Path) -> Engine:
 
 
 def _touches(engine: Engine) -> set[tuple[str, str]]:
+    """The touches deciding reads, checked equal to those evaluating a playbook replays."""
     with UnitOfWork(engine.database) as uow:
         frame = DecisionRepository(uow.connection).touches()
+        replayed = MeasurementRepository(uow.connection).touches(until=AS_OF + timedelta(days=1))
+    assert frame.sort(frame.columns).equals(replayed.sort(replayed.columns))
     return set(frame.select("account_id", "action").iter_rows())
 
 
