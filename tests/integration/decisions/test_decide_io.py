@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import threading
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -20,18 +19,6 @@ from nextmove.learning.model import ModelStatus
 from nextmove.store import UnitOfWork
 
 AS_OF = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "playbooks" / "b2b_saas.yaml"
-
-
-@pytest.fixture
-def decider(engine: Engine, small_company: Path) -> Engine:
-    engine.import_folder(small_company)
-    playbook = EXAMPLE.read_text(encoding="utf-8")
-    playbook = re.sub(r"min_expected_value: \d+", "min_expected_value: 1", playbook)
-    engine.apply_playbook(
-        re.sub(r"min_confidence: [\d.]+", "min_confidence: 0.2", playbook), message="acting often"
-    )
-    return engine
 
 
 def _account_ids(engine: Engine) -> list[str]:

@@ -8,12 +8,9 @@ their payload."""
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import polars as pl
-import pytest
 from sqlalchemy import insert, select
 
 from nextmove import Engine
@@ -26,18 +23,6 @@ from nextmove.store.database import create_database_engine
 from nextmove.store.migrate import upgrade
 
 AS_OF = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "playbooks" / "b2b_saas.yaml"
-
-
-@pytest.fixture
-def decider(engine: Engine, small_company: Path) -> Engine:
-    engine.import_folder(small_company)
-    playbook = EXAMPLE.read_text(encoding="utf-8")
-    playbook = re.sub(r"min_expected_value: \d+", "min_expected_value: 1", playbook)
-    engine.apply_playbook(
-        re.sub(r"min_confidence: [\d.]+", "min_confidence: 0.2", playbook), message="acting often"
-    )
-    return engine
 
 
 def _touches(engine: Engine) -> set[tuple[str, str]]:
