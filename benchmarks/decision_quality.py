@@ -231,8 +231,9 @@ def run_policy(
                 outcome_file = workdir / "outcomes.parquet"
                 outcomes.write_parquet(outcome_file)
                 engine.ingest(outcomes=outcome_file)
-            purchases = pl.concat([purchases, _purchases(outcomes)])
-            contacts.bought(_purchases(outcomes).select("account_id", "occurred_at").iter_rows())
+            bought = _purchases(outcomes)
+            purchases = pl.concat([purchases, bought])
+            contacts.bought(bought.select("account_id", "occurred_at").iter_rows())
             after_day(day, engine, made, outcomes, purchases, world.day)
         for record in engine.models():
             result.models[record.status.value] = result.models.get(record.status.value, 0) + 1

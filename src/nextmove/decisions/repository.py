@@ -545,12 +545,11 @@ def reaching_moves() -> Select[Any]:
         )
         .exists()
     )
-    query = select(table.c.account_id, table.c.action, table.c.as_of).where(
+    return select(table.c.account_id, table.c.action, table.c.as_of).where(
         table.c.action != "no_action",
         table.c.autonomy.in_(_REACHING),
         ~((table.c.autonomy == AutonomyLevel.APPROVE.value) & declined),
     )
-    return query
 
 
 @lru_cache(maxsize=3)
